@@ -1,0 +1,24 @@
+// How subcommands plug into the `tenpak` executable: each cmd_<name>.cpp adds its CLI11
+// subcommand and, when chosen, sets ctx.action. main() parses, runs the action and maps its Status
+// to an exit code (exit_code.cpp). Subcommands only parse, call the library and print.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "tenpak/core/status.h"
+
+namespace tenpak::cli {
+
+struct CliContext {
+    std::function<Status()> action;
+};
+
+void AddInspectCommand(CLI::App& app, CliContext& ctx);
+void AddConvertCommand(CLI::App& app, CliContext& ctx);
+
+// 0 for OK, 2 for bad usage or input (kInvalidArgument, kNotFound, kCorruption, kUnsupported,
+// kIntegrity), 1 for a job that failed (I/O, network, resources, internal).
+int ExitCodeFor(const Status& status);
+
+}  // namespace tenpak::cli

@@ -1,0 +1,1 @@
+#include "tenpak/model/model_config.h"
