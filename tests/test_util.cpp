@@ -28,8 +28,12 @@ TempDir::~TempDir() {
     fs::remove_all(path_, ec);
 }
 
-std::string SharedData(const std::string& relative) { return std::string(TENPAK_SHARED_DATA) + "/" + relative; }
-std::string SourcePath(const std::string& relative) { return std::string(TENPAK_SOURCE_DIR) + "/" + relative; }
+std::string SharedData(const std::string& relative) {
+    return std::string(TENPAK_SHARED_DATA) + "/" + relative;
+}
+std::string SourcePath(const std::string& relative) {
+    return std::string(TENPAK_SOURCE_DIR) + "/" + relative;
+}
 
 std::string ReadFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

@@ -25,8 +25,8 @@ CpuFeatures Detect() {
     const bool f16c = (ecx & bit_F16C) != 0;
     if (!osxsave) return f;
     const uint64_t xcr0 = ReadXcr0();
-    const bool ymm_state = (xcr0 & 0x6) == 0x6;     // SSE and AVX state saved by the OS
-    const bool zmm_state = (xcr0 & 0xE6) == 0xE6;   // plus opmask and ZMM state
+    const bool ymm_state = (xcr0 & 0x6) == 0x6;    // SSE and AVX state saved by the OS
+    const bool zmm_state = (xcr0 & 0xE6) == 0xE6;  // plus opmask and ZMM state
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return f;
     f.avx2 = ymm_state && (ebx & bit_AVX2) != 0;
     f.fma = ymm_state && fma;
@@ -75,9 +75,12 @@ const CpuFeatures& GetCpuFeatures() {
 bool IsaSupported(Isa isa) {
     const CpuFeatures& f = GetCpuFeatures();
     switch (isa) {
-        case Isa::kRef: return true;
-        case Isa::kAvx2: return f.avx2 && f.fma && f.f16c;
-        case Isa::kAvx512: return f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
+        case Isa::kRef:
+            return true;
+        case Isa::kAvx2:
+            return f.avx2 && f.fma && f.f16c;
+        case Isa::kAvx512:
+            return f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
     }
     return false;
 }
@@ -97,9 +100,12 @@ Isa SelectedIsa() {
 
 std::string_view IsaName(Isa isa) {
     switch (isa) {
-        case Isa::kRef: return "ref";
-        case Isa::kAvx2: return "avx2";
-        case Isa::kAvx512: return "avx512";
+        case Isa::kRef:
+            return "ref";
+        case Isa::kAvx2:
+            return "avx2";
+        case Isa::kAvx512:
+            return "avx512";
     }
     return "unknown";
 }

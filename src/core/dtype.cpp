@@ -39,7 +39,9 @@ constexpr std::array<DTypeTraits, 27> kTraits = {{
 
 }  // namespace
 
-std::span<const DTypeTraits> AllDTypes() { return kTraits; }
+std::span<const DTypeTraits> AllDTypes() {
+    return kTraits;
+}
 
 const DTypeTraits& Traits(DType dtype) {
     for (const DTypeTraits& t : kTraits) {

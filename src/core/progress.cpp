@@ -27,7 +27,9 @@ Progress::Progress(std::string label, uint64_t total, Unit unit)
       last_draw_(start_ - kRedrawInterval),
       enabled_(Enabled()) {}
 
-Progress::~Progress() { Finish(); }
+Progress::~Progress() {
+    Finish();
+}
 
 void Progress::Advance(uint64_t n) {
     done_.fetch_add(n, std::memory_order_relaxed);
@@ -62,7 +64,8 @@ void Progress::Draw(bool final) {
     std::string amount;
     if (unit_ == Unit::kBytes) {
         amount = FormatBytes(done) + " / " + FormatBytes(total_);
-        if (seconds > 0) amount += ", " + FormatBytes(static_cast<uint64_t>(static_cast<double>(done) / seconds)) + "/s";
+        if (seconds > 0)
+            amount += ", " + FormatBytes(static_cast<uint64_t>(static_cast<double>(done) / seconds)) + "/s";
     } else {
         amount = std::to_string(done) + "/" + std::to_string(total_);
     }

@@ -10,17 +10,28 @@ namespace tenpak {
 
 std::string_view StatusCodeName(StatusCode code) {
     switch (code) {
-        case StatusCode::kOk: return "ok";
-        case StatusCode::kInvalidArgument: return "invalid argument";
-        case StatusCode::kNotFound: return "not found";
-        case StatusCode::kCorruption: return "corruption";
-        case StatusCode::kUnsupported: return "unsupported";
-        case StatusCode::kIOError: return "I/O error";
-        case StatusCode::kNetwork: return "network error";
-        case StatusCode::kIntegrity: return "integrity error";
-        case StatusCode::kResourceExhausted: return "resource exhausted";
-        case StatusCode::kCancelled: return "cancelled";
-        case StatusCode::kInternal: return "internal error";
+        case StatusCode::kOk:
+            return "ok";
+        case StatusCode::kInvalidArgument:
+            return "invalid argument";
+        case StatusCode::kNotFound:
+            return "not found";
+        case StatusCode::kCorruption:
+            return "corruption";
+        case StatusCode::kUnsupported:
+            return "unsupported";
+        case StatusCode::kIOError:
+            return "I/O error";
+        case StatusCode::kNetwork:
+            return "network error";
+        case StatusCode::kIntegrity:
+            return "integrity error";
+        case StatusCode::kResourceExhausted:
+            return "resource exhausted";
+        case StatusCode::kCancelled:
+            return "cancelled";
+        case StatusCode::kInternal:
+            return "internal error";
     }
     return "unknown";
 }
@@ -50,8 +61,8 @@ std::string ErrnoMessage(int err) {
 
 namespace internal {
 void CheckFailed(const char* condition, const char* file, int line) {
-    std::fprintf(stderr, "tenpak: internal check failed: %s at %s:%d (this is a bug; please report it)\n",
-                 condition, file, line);
+    std::fprintf(stderr, "tenpak: internal check failed: %s at %s:%d (this is a bug; please report it)\n", condition,
+                 file, line);
     std::abort();
 }
 }  // namespace internal

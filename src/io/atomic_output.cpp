@@ -72,7 +72,9 @@ AtomicFile& AtomicFile::operator=(AtomicFile&& other) noexcept {
     return *this;
 }
 
-AtomicFile::~AtomicFile() { Discard(); }
+AtomicFile::~AtomicFile() {
+    Discard();
+}
 
 void AtomicFile::Discard() {
     if (fd_ >= 0) ::close(fd_);
@@ -102,7 +104,9 @@ Status AtomicFile::WriteAt(uint64_t offset, std::span<const std::byte> data) {
     return Status::Ok();
 }
 
-Status AtomicFile::Append(std::span<const std::byte> data) { return WriteAt(size_, data); }
+Status AtomicFile::Append(std::span<const std::byte> data) {
+    return WriteAt(size_, data);
+}
 
 Status AtomicFile::Append(std::string_view text) {
     return Append(std::span<const std::byte>(reinterpret_cast<const std::byte*>(text.data()), text.size()));
@@ -160,7 +164,9 @@ AtomicDirectory& AtomicDirectory::operator=(AtomicDirectory&& other) noexcept {
     return *this;
 }
 
-AtomicDirectory::~AtomicDirectory() { Discard(); }
+AtomicDirectory::~AtomicDirectory() {
+    Discard();
+}
 
 void AtomicDirectory::Discard() {
     if (temp_path_.empty()) return;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace tenpak::io {
@@ -45,8 +46,39 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::Open(const std::string& pa
     return std::shared_ptr<const MappedFile>(new MappedFile(path, data, size));
 }
 
+void MappedFile::Release(uint64_t offset, uint64_t size) const {
+    if (data_ == nullptr || offset >= size_) return;
+    const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    const uint64_t end = std::min<uint64_t>(offset + size, size_);
+    const uint64_t first = (offset + page - 1) / page * page;  // only pages wholly inside the range
+    const uint64_t last = end == size_ ? (end + page - 1) / page * page : end / page * page;
+    if (last <= first) return;
+    ::madvise(const_cast<std::byte*>(data_) + first, last - first, MADV_DONTNEED);
+}
+
 MappedFile::~MappedFile() {
     if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+}
+
+Result<std::string> ReadFileRange(const std::string& path, uint64_t offset, uint64_t size) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return OpenError(path, errno);
+    std::string out(size, '\0');
+    size_t done = 0;
+    while (done < size) {
+        const ssize_t n = ::pread(fd, out.data() + done, size - done, static_cast<off_t>(offset + done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int err = errno;
+            ::close(fd);
+            return Status::IOError(path + ": read failed: " + ErrnoMessage(err));
+        }
+        if (n == 0) break;
+        done += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    out.resize(done);
+    return out;
 }
 
 Result<std::string> ReadFileToString(const std::string& path) {

@@ -63,10 +63,9 @@ Status ValidatePlan(const std::vector<TensorInfo>& plan, std::string_view where)
         Result<uint64_t> size = TensorByteSize(info.dtype, info.shape);
         if (!size.ok()) return size.status().WithContext(std::string(where) + ": tensor '" + info.name + "'");
         if (*size != info.nbytes) {
-            return Status::InvalidArgument(std::string(where) + ": tensor '" + info.name + "' has " +
-                                           std::to_string(info.nbytes) + " bytes but " +
-                                           std::string(DTypeName(info.dtype)) + " " + info.ShapeString() +
-                                           " needs " + std::to_string(*size));
+            return Status::InvalidArgument(
+                std::string(where) + ": tensor '" + info.name + "' has " + std::to_string(info.nbytes) + " bytes but " +
+                std::string(DTypeName(info.dtype)) + " " + info.ShapeString() + " needs " + std::to_string(*size));
         }
     }
     return Status::Ok();

@@ -7,8 +7,7 @@ namespace tenpak::internal {
 [[noreturn]] void CheckFailed(const char* condition, const char* file, int line);
 }  // namespace tenpak::internal
 
-#define TP_CHECK(cond) \
-    ((cond) ? static_cast<void>(0) : ::tenpak::internal::CheckFailed(#cond, __FILE__, __LINE__))
+#define TP_CHECK(cond) ((cond) ? static_cast<void>(0) : ::tenpak::internal::CheckFailed(#cond, __FILE__, __LINE__))
 
 #ifdef NDEBUG
 #define TP_DCHECK(cond) static_cast<void>(0)

@@ -50,18 +50,20 @@ enum class DType : uint8_t {
 
 struct DTypeTraits {
     DType dtype;
-    std::string_view name;        // "F32", "BF16", "Q4_0": the safetensors / GGML spelling
-    uint32_t block_elems;         // 1 for plain types
-    uint32_t block_bytes;         // bytes per block (= bytes per element for plain types)
-    bool is_float;                // F64/F32/F16/BF16/F8
-    bool in_safetensors;          // may appear in a safetensors header
+    std::string_view name;              // "F32", "BF16", "Q4_0": the safetensors / GGML spelling
+    uint32_t block_elems;               // 1 for plain types
+    uint32_t block_bytes;               // bytes per block (= bytes per element for plain types)
+    bool is_float;                      // F64/F32/F16/BF16/F8
+    bool in_safetensors;                // may appear in a safetensors header
     std::optional<uint32_t> ggml_type;  // id in GGUF tensor infos, if GGUF can store it
 };
 
 // Every DType TenPak knows, in id order.
 std::span<const DTypeTraits> AllDTypes();
 const DTypeTraits& Traits(DType dtype);
-inline std::string_view DTypeName(DType dtype) { return Traits(dtype).name; }
+inline std::string_view DTypeName(DType dtype) {
+    return Traits(dtype).name;
+}
 
 // "F16" -> kF16 (case-sensitive, as safetensors writes them). nullopt when unknown.
 std::optional<DType> DTypeFromName(std::string_view name);

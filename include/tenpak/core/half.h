@@ -74,7 +74,9 @@ inline uint16_t F32ToF16Ref(float f) {
     return static_cast<uint16_t>(sign | (rounded >> 13));
 }
 
-inline float BF16ToF32Ref(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
+inline float BF16ToF32Ref(uint16_t b) {
+    return std::bit_cast<float>(static_cast<uint32_t>(b) << 16);
+}
 
 inline uint16_t F32ToBF16Ref(float f) {
     const uint32_t bits = std::bit_cast<uint32_t>(f);
@@ -97,8 +99,12 @@ struct HalfKernels {
 const HalfKernels& HalfKernelsFor(Isa isa);
 const HalfKernels& SelectedHalfKernels();
 
-inline void ConvertF16ToF32(const uint16_t* src, float* dst, size_t n) { SelectedHalfKernels().f16_to_f32(src, dst, n); }
-inline void ConvertF32ToF16(const float* src, uint16_t* dst, size_t n) { SelectedHalfKernels().f32_to_f16(src, dst, n); }
+inline void ConvertF16ToF32(const uint16_t* src, float* dst, size_t n) {
+    SelectedHalfKernels().f16_to_f32(src, dst, n);
+}
+inline void ConvertF32ToF16(const float* src, uint16_t* dst, size_t n) {
+    SelectedHalfKernels().f32_to_f16(src, dst, n);
+}
 inline void ConvertBF16ToF32(const uint16_t* src, float* dst, size_t n) {
     SelectedHalfKernels().bf16_to_f32(src, dst, n);
 }

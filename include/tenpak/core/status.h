@@ -33,7 +33,7 @@ enum class StatusCode : uint8_t {
 std::string_view StatusCodeName(StatusCode code);
 
 class [[nodiscard]] Status {
-public:
+  public:
     Status() = default;  // OK
     Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
@@ -60,7 +60,7 @@ public:
     // name as an error travels up). An OK status stays OK.
     Status WithContext(std::string_view context) const;
 
-private:
+  private:
     StatusCode code_ = StatusCode::kOk;
     std::string message_;
 };
@@ -74,15 +74,16 @@ std::string ErrnoMessage(int err);
 #define TP_STATUS_CONCAT(a, b) TP_STATUS_CONCAT_INNER(a, b)
 
 // Returns from the current function when `expr` (a Status) is not OK.
-#define TP_RETURN_IF_ERROR(expr)                   \
-    do {                                           \
-        ::tenpak::Status tp_status_ = (expr);      \
-        if (!tp_status_.ok()) return tp_status_;   \
+#define TP_RETURN_IF_ERROR(expr)                 \
+    do {                                         \
+        ::tenpak::Status tp_status_ = (expr);    \
+        if (!tp_status_.ok()) return tp_status_; \
     } while (false)
 
 // `TP_ASSIGN_OR_RETURN(auto x, MakeX());` declares x from a Result<T> or returns its error.
+// It expands to several statements: inside an `if`, use braces.
 #define TP_ASSIGN_OR_RETURN(lhs, expr) TP_ASSIGN_OR_RETURN_IMPL(TP_STATUS_CONCAT(tp_result_, __LINE__), lhs, expr)
-#define TP_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
-    auto tmp = (expr);                           \
+#define TP_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)   \
+    auto tmp = (expr);                             \
     if (!tmp.ok()) return std::move(tmp).status(); \
     lhs = std::move(tmp).value()

@@ -15,7 +15,7 @@
 namespace tenpak::io {
 
 class AtomicFile {
-public:
+  public:
     // Creates "<dir>/.<name>.tmp-<pid>-<n>" for `path`.
     static Result<AtomicFile> Create(const std::string& path);
     AtomicFile(AtomicFile&& other) noexcept;
@@ -30,13 +30,16 @@ public:
     // Writes at an absolute offset (the file grows as needed; holes read as zeros).
     Status WriteAt(uint64_t offset, std::span<const std::byte> data);
     uint64_t size() const { return size_; }
-    // Flushes and renames over `path`. After this the object is inert.
+    // Makes the committed file at least `size` bytes long (unwritten bytes read as zeros).
+    void ExtendTo(uint64_t size) { size_ = size > size_ ? size : size_; }
+    // Closes and renames over `path`: other processes see the whole file or none of it. (No fsync:
+    // like cp, it leaves durability across a power loss to the OS.) After this the object is inert.
     Status Commit();
 
     const std::string& path() const { return path_; }
     const std::string& temp_path() const { return temp_path_; }
 
-private:
+  private:
     AtomicFile() = default;
     void Discard();
 
@@ -49,7 +52,7 @@ private:
 // A directory built under a temporary name and moved into place by Commit(). An existing
 // destination directory is replaced (the old one is removed only after the new one is in place).
 class AtomicDirectory {
-public:
+  public:
     static Result<AtomicDirectory> Create(const std::string& path);
     AtomicDirectory(AtomicDirectory&& other) noexcept;
     AtomicDirectory& operator=(AtomicDirectory&& other) noexcept;
@@ -64,7 +67,7 @@ public:
     Status WriteFile(const std::string& name, std::string_view content) const;
     Status Commit();
 
-private:
+  private:
     AtomicDirectory() = default;
     void Discard();
 

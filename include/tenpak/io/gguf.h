@@ -45,7 +45,7 @@ std::string_view GgufTypeName(GgufType type);
 
 // One metadata value: a scalar, a string, or an array of values of one type (arrays may nest).
 class GgufValue {
-public:
+  public:
     struct Array {
         GgufType element_type = GgufType::kU8;
         std::vector<GgufValue> items;
@@ -84,9 +84,12 @@ public:
     // Short text for `tenpak inspect`: scalars in full, arrays as "[string x 512]" plus the first items.
     std::string Describe() const;
 
-private:
+  private:
     using Payload = std::variant<uint64_t, int64_t, double, bool, std::string, std::shared_ptr<const Array>>;
-    GgufValue(GgufType type, Payload payload) : type_(type), payload_(std::move(payload)) {}
+    // Constructs the payload in place (a by-value Payload parameter trips GCC 12's
+    // -Wmaybe-uninitialized under ASan).
+    template <typename T>
+    GgufValue(GgufType type, T&& value) : type_(type), payload_(std::forward<T>(value)) {}
 
     GgufType type_ = GgufType::kU8;
     Payload payload_ = uint64_t{0};
@@ -103,7 +106,7 @@ constexpr uint32_t kGgufDefaultAlignment = 32;
 struct GgufHeader {
     uint32_t version = 3;
     GgufMetadata metadata;
-    std::vector<TensorInfo> tensors;      // shapes outermost-first
+    std::vector<TensorInfo> tensors;       // shapes outermost-first
     std::vector<uint64_t> tensor_offsets;  // relative to data_offset, same order as tensors
     uint32_t alignment = kGgufDefaultAlignment;
     uint64_t data_offset = 0;  // absolute file offset of the tensor data
@@ -117,18 +120,24 @@ Result<GgufHeader> ParseGgufHeader(std::span<const std::byte> file, std::string_
 
 // A GGUF file as a TensorSource (mmap'd; Read() returns views of the stored bytes).
 class GgufReader final : public TensorSource {
-public:
+  public:
     static Result<std::unique_ptr<GgufReader>> Open(const std::string& path);
 
     const std::vector<TensorInfo>& tensors() const override { return header_.tensors; }
+    using TensorSource::Read;
     Result<TensorData> Read(const TensorInfo& info) const override;
     std::string origin() const override { return file_->path(); }
+    void Release(const TensorInfo& info) const override;
 
     const GgufHeader& header() const { return header_; }
     const GgufMetadata& metadata() const { return header_.metadata; }
     uint32_t version() const { return header_.version; }
 
-private:
+  private:
+    // Position of `info` in header_.tensors (by address when it is one of ours, else by name);
+    // tensors().size() when absent.
+    size_t IndexOf(const TensorInfo& info) const;
+
     GgufReader(std::shared_ptr<const MappedFile> file, GgufHeader header)
         : file_(std::move(file)), header_(std::move(header)) {}
 
@@ -140,7 +149,7 @@ private:
 // tensor's data aligned to `alignment`, in plan order; Write() fills in data; Finish() commits.
 // general.alignment is added to the metadata when alignment != 32.
 class GgufWriter final : public TensorSink {
-public:
+  public:
     static Result<std::unique_ptr<GgufWriter>> Create(const std::string& path, GgufMetadata metadata,
                                                       uint32_t alignment = kGgufDefaultAlignment);
     ~GgufWriter() override;
@@ -149,7 +158,7 @@ public:
     Status Write(std::string_view name, std::span<const std::byte> data) override;
     Status Finish() override;
 
-private:
+  private:
     struct Impl;
     explicit GgufWriter(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

@@ -9,11 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tenpak/core/status.h"
+
 namespace tenpak::model {
 
 struct ModelConfig {
-    std::string model_type;   // config.json "model_type": "llama", "mistral", "qwen2", "gpt2"
-    std::string architecture; // the ModelSpec family that runs it: "llama" or "gpt2"
+    std::string model_type;    // config.json "model_type": "llama", "mistral", "qwen2", "gpt2"
+    std::string architecture;  // the ModelSpec family that runs it: "llama" or "gpt2"
     int64_t vocab_size = 0;
     int64_t hidden_size = 0;
     int64_t intermediate_size = 0;
@@ -34,4 +36,10 @@ struct ModelConfig {
     nlohmann::json raw = nlohmann::json::object();
 };
 
+}  // namespace tenpak::model
+
+namespace tenpak::model {
+// Checks sizes that must agree: positive dimensions, num_heads a multiple of num_kv_heads,
+// head_dim even (rotary pairs). Messages name the config key.
+Status ValidateConfig(const ModelConfig& config);
 }  // namespace tenpak::model

@@ -1,0 +1,281 @@
+// OpenModel: finds out what an input is, reads its config and vocabulary, and builds the canonical
+// (HF-named, HF-layout) view of its tensors, checking them against the family's ModelSpec.
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "canonical_source.h"
+#include "tenpak/io/llama2c.h"
+#include "tenpak/io/mapped_file.h"
+#include "tenpak/model/model.h"
+
+namespace tenpak::model {
+namespace fs = std::filesystem;
+using internal::CanonicalEntry;
+using internal::LayoutChange;
+
+std::string_view SourceFormatName(SourceFormat format) {
+    switch (format) {
+        case SourceFormat::kHfFolder:
+            return "hf";
+        case SourceFormat::kGguf:
+            return "gguf";
+        case SourceFormat::kLlama2c:
+            return "llama2c";
+    }
+    return "unknown";
+}
+
+uint64_t Model::ParameterCount() const {
+    uint64_t total = 0;
+    for (const io::TensorInfo& info : tensors->tensors()) total += info.NumElements();
+    return total;
+}
+
+namespace {
+
+bool IsGgufFile(const std::string& path) {
+    Result<std::shared_ptr<const io::MappedFile>> file = io::MappedFile::Open(path);
+    if (!file.ok() || (*file)->size() < 4) return false;
+    uint32_t magic = 0;
+    std::memcpy(&magic, (*file)->bytes().data(), 4);
+    return magic == io::kGgufMagic;
+}
+
+// Builds the canonical entries from the native tensors, then checks them against the spec.
+Status BuildCanonical(Model& model, Naming naming, bool permute_rotary) {
+    const ModelSpec& spec = *model.spec;
+    const ModelConfig& config = model.config;
+    std::vector<CanonicalEntry> entries;
+    std::set<std::string> names;
+    for (const io::TensorInfo& native : model.native->tensors()) {
+        CanonicalEntry entry;
+        entry.info = native;
+        entry.native_name = native.name;
+        const std::optional<RoleMatch> match = MatchName(spec, native.name, naming);
+        if (!match) {
+            if (naming != Naming::kHuggingFace) {
+                model.notes.push_back("tensor '" + native.name + "' is not part of a " + std::string(spec.family) +
+                                      " model; kept under its own name");
+            }
+        } else {
+            const TensorRole& role = *match->role;
+            if (role.presence == Presence::kBuffer) {
+                model.notes.push_back("dropped '" + native.name + "' (a buffer, not a weight)");
+                continue;
+            }
+            if (match->layer >= config.num_layers) {
+                return Status::Corruption(model.origin + ": tensor '" + native.name + "' is for layer " +
+                                          std::to_string(match->layer) + " but the config has " +
+                                          std::to_string(config.num_layers) + " layers");
+            }
+            entry.info.name = RoleName(role, Naming::kHuggingFace, match->layer);
+            if (naming != Naming::kHuggingFace && role.conv1d) {
+                if (entry.info.shape.size() != 2 || Traits(entry.info.dtype).block_elems != 1) {
+                    return Status::Unsupported(model.origin + ": tensor '" + native.name + "' (" +
+                                               std::string(DTypeName(native.dtype)) +
+                                               ") cannot be transposed to HF's Conv1D layout");
+                }
+                std::swap(entry.info.shape[0], entry.info.shape[1]);
+                entry.change = LayoutChange::kTransposed;
+            }
+            if (permute_rotary && role.row_layout != RowLayout::kSame) {
+                entry.change = LayoutChange::kRotaryToHf;
+                entry.heads = role.row_layout == RowLayout::kRotaryQuery ? config.num_heads : config.num_kv_heads;
+            }
+            const std::optional<std::vector<int64_t>> expected = ExpectedShape(role, config);
+            if (expected && *expected != entry.info.shape) {
+                io::TensorInfo want = entry.info;
+                want.shape = *expected;
+                return Status::Corruption(model.origin + ": tensor '" + native.name + "' has shape " +
+                                          entry.info.ShapeString() + " but the config implies " + want.ShapeString());
+            }
+        }
+        if (!names.insert(entry.info.name).second) {
+            return Status::Corruption(model.origin + ": two tensors map to '" + entry.info.name + "'");
+        }
+        entries.push_back(std::move(entry));
+    }
+    for (const TensorRole& role : spec.roles) {
+        if (!ExpectedShape(role, config)) continue;
+        const int layers = role.per_layer() ? static_cast<int>(config.num_layers) : 1;
+        for (int layer = 0; layer < layers; ++layer) {
+            const std::string name = RoleName(role, Naming::kHuggingFace, layer);
+            if (names.count(name) == 0) {
+                return Status::Corruption(model.origin + ": missing tensor '" + RoleName(role, naming, layer) + "' (" +
+                                          name + "), which a " + model.config.model_type + " model with " +
+                                          std::to_string(config.num_layers) + " layers needs");
+            }
+        }
+    }
+    model.tensors = std::make_unique<internal::CanonicalSource>(model.native, std::move(entries));
+    return Status::Ok();
+}
+
+Status OpenHf(const std::string& dir, Model& model) {
+    TP_ASSIGN_OR_RETURN(io::HfFolder folder, io::OpenHfFolder(dir));
+    const std::string config_path = (fs::path(dir) / "config.json").string();
+    if (!folder.config.contains("model_type") || !folder.config["model_type"].is_string()) {
+        return Status::InvalidArgument(config_path + ": required key 'model_type' is missing");
+    }
+    const std::string model_type = folder.config["model_type"].get<std::string>();
+    model.spec = FindSpecByModelType(model_type, &model.variant);
+    if (model.spec == nullptr) {
+        return Status::Unsupported(config_path + ": model_type '" + model_type +
+                                   "' is not supported (supported: " + SupportedModelTypes() + ")");
+    }
+    Result<ModelConfig> config = model.spec->config_from_hf(folder.config, *model.variant);
+    if (!config.ok()) return config.status().WithContext(config_path);
+    model.config = std::move(config).value();
+    model.native = std::move(folder.tensors);
+    model.aux_files = std::move(folder.aux_files);
+    for (const io::AuxFile& file : model.aux_files) {
+        if (file.name != "tokenizer.model") continue;
+        Result<io::Vocab> vocab = io::VocabFromSentencePiece(file.content, (fs::path(dir) / file.name).string());
+        if (vocab.ok()) model.vocab = std::move(vocab).value();
+    }
+    return BuildCanonical(model, Naming::kHuggingFace, false);
+}
+
+Status OpenGguf(const std::string& path, Model& model) {
+    TP_ASSIGN_OR_RETURN(std::unique_ptr<io::GgufReader> reader, io::GgufReader::Open(path));
+    model.gguf_metadata = reader->metadata();
+    const io::GgufValue* arch = io::FindGgufKey(model.gguf_metadata, "general.architecture");
+    if (arch == nullptr || arch->AsString() == nullptr) {
+        return Status::InvalidArgument(path + ": GGUF key 'general.architecture' is missing");
+    }
+    model.spec = FindSpecByGgufArch(*arch->AsString(), &model.variant);
+    if (model.spec == nullptr) {
+        return Status::Unsupported(path + ": GGUF architecture '" + *arch->AsString() +
+                                   "' is not supported (supported: llama, qwen2, gpt2)");
+    }
+    Result<ModelConfig> config = model.spec->config_from_gguf(model.gguf_metadata, *model.variant);
+    if (!config.ok()) return config.status().WithContext(path);
+    model.config = std::move(config).value();
+    model.config.tie_word_embeddings = reader->Find("output.weight") == nullptr;
+    if (const io::TensorInfo* embed = reader->Find("token_embd.weight"); embed && model.config.vocab_size == 0) {
+        model.config.vocab_size = embed->shape.front();
+    }
+    TP_RETURN_IF_ERROR(ValidateConfig(model.config).WithContext(path));
+    Result<io::Vocab> vocab = io::VocabFromGguf(model.gguf_metadata, path);
+    if (vocab.ok()) {
+        model.vocab = std::move(vocab).value();
+    } else if (vocab.status().code() != StatusCode::kNotFound) {
+        return vocab.status();
+    }
+    model.native = std::move(reader);
+    return BuildCanonical(model, Naming::kGguf, model.variant->gguf_permutes_rotary);
+}
+
+// A tokenizer for a llama2.c checkpoint: the one asked for, or one beside it whose size matches.
+Status FindLlama2cTokenizer(const std::string& checkpoint, const OpenOptions& options, int64_t vocab_size,
+                            Model& model) {
+    std::vector<std::string> candidates;
+    if (!options.tokenizer_path.empty()) {
+        candidates.push_back(options.tokenizer_path);
+    } else {
+        const fs::path dir =
+            fs::path(checkpoint).parent_path().empty() ? fs::path(".") : fs::path(checkpoint).parent_path();
+        std::vector<std::string> found;
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(dir, ec)) {
+            const fs::path& p = entry.path();
+            if (!entry.is_regular_file() || fs::equivalent(p, checkpoint, ec)) continue;
+            if (p.extension() == ".model" || p.extension() == ".bin") found.push_back(p.string());
+        }
+        // SentencePiece models first (the reference), then llama2.c tokenizers; by name within each.
+        std::sort(found.begin(), found.end(), [](const std::string& a, const std::string& b) {
+            const bool am = fs::path(a).extension() == ".model";
+            const bool bm = fs::path(b).extension() == ".model";
+            return am != bm ? am : a < b;
+        });
+        candidates = std::move(found);
+    }
+    for (const std::string& candidate : candidates) {
+        const bool sentencepiece = fs::path(candidate).extension() == ".model";
+        Result<io::Vocab> vocab = Status::NotFound("");
+        std::string content;
+        if (sentencepiece) {
+            Result<std::string> bytes = io::ReadFileToString(candidate);
+            if (!bytes.ok()) return bytes.status();
+            content = std::move(bytes).value();
+            vocab = io::VocabFromSentencePiece(content, candidate);
+        } else {
+            vocab = io::ReadLlama2cTokenizer(candidate);
+        }
+        if (!vocab.ok()) {
+            if (!options.tokenizer_path.empty()) return vocab.status();
+            continue;  // a neighbouring file that is not a tokenizer
+        }
+        if (static_cast<int64_t>(vocab->size()) != vocab_size) {
+            if (!options.tokenizer_path.empty()) {
+                return Status::InvalidArgument(candidate + ": tokenizer has " + std::to_string(vocab->size()) +
+                                               " tokens but the model's vocabulary has " + std::to_string(vocab_size));
+            }
+            continue;
+        }
+        model.vocab = std::move(vocab).value();
+        if (sentencepiece) {
+            model.aux_files.push_back({"tokenizer.model", std::move(content)});
+            model.notes.push_back("tokenizer: " + candidate + " (carried over as tokenizer.model)");
+        } else {
+            model.notes.push_back("tokenizer: " + candidate);
+        }
+        break;
+    }
+    if (!model.vocab) {
+        model.notes.push_back("no tokenizer found next to " + checkpoint + " (looked for *.model and *.bin with " +
+                              std::to_string(vocab_size) + " tokens; pass --tokenizer)");
+    }
+    return Status::Ok();
+}
+
+Status OpenLlama2c(const std::string& path, const OpenOptions& options, Model& model) {
+    TP_ASSIGN_OR_RETURN(std::unique_ptr<io::Llama2cReader> reader, io::Llama2cReader::Open(path));
+    model.config = ConfigFromLlama2c(reader->header());
+    model.spec = FindSpecByModelType("llama", &model.variant);
+    TP_RETURN_IF_ERROR(ValidateConfig(model.config).WithContext(path));
+    TP_RETURN_IF_ERROR(FindLlama2cTokenizer(path, options, model.config.vocab_size, model));
+    model.native = std::move(reader);
+    return BuildCanonical(model, Naming::kMeta, true);
+}
+
+}  // namespace
+
+Result<Model> OpenModel(const std::string& path_or_id, const OpenOptions& options) {
+    std::string path = path_or_id;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+        if (io::LooksLikeHubId(path_or_id)) {
+            TP_ASSIGN_OR_RETURN(path, io::ResolveHubId(path_or_id));
+        } else {
+            return Status::NotFound(path_or_id + ": no such file or folder");
+        }
+    }
+    Model model;
+    model.origin = path;
+    if (fs::is_directory(path, ec)) {
+        model.format = SourceFormat::kHfFolder;
+        TP_RETURN_IF_ERROR(OpenHf(path, model));
+    } else if (IsGgufFile(path) || fs::path(path).extension() == ".gguf") {
+        model.format = SourceFormat::kGguf;
+        TP_RETURN_IF_ERROR(OpenGguf(path, model));
+    } else if (fs::path(path).extension() == ".safetensors") {
+        return Status::InvalidArgument(path +
+                                       ": a lone .safetensors file has no config; pass the folder that holds "
+                                       "it and its config.json");
+    } else {
+        model.format = SourceFormat::kLlama2c;
+        Status status = OpenLlama2c(path, options, model);
+        if (!status.ok() && fs::path(path).extension() != ".bin" && status.code() == StatusCode::kCorruption) {
+            return Status::InvalidArgument(path +
+                                           ": not a recognised model (expected a Hugging Face folder, a .gguf "
+                                           "file or a llama2.c .bin checkpoint)");
+        }
+        TP_RETURN_IF_ERROR(status);
+    }
+    return model;
+}
+
+}  // namespace tenpak::model
