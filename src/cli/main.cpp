@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
         CliContext ctx;
         tenpak::cli::AddInspectCommand(app, ctx);
         tenpak::cli::AddConvertCommand(app, ctx);
+        tenpak::cli::AddEvalCommand(app, ctx);
+        tenpak::cli::AddGenerateCommand(app, ctx);
+        tenpak::cli::AddBenchCommand(app, ctx);
         try {
             app.parse(argc, argv);
         } catch (const CLI::ParseError& e) {

@@ -126,11 +126,22 @@ Result<Vocab> VocabFromGguf(const GgufMetadata& metadata, const std::string& ori
     vocab.eos_id = id_key("tokenizer.ggml.eos_token_id");
     vocab.unk_id = id_key("tokenizer.ggml.unknown_token_id");
     vocab.pad_id = id_key("tokenizer.ggml.padding_token_id");
+    if (const GgufValue* pre = FindGgufKey(metadata, "tokenizer.ggml.pre"); pre && pre->AsString()) {
+        vocab.pre = *pre->AsString();
+    }
+    auto bool_key = [&](const char* key) -> std::optional<bool> {
+        const GgufValue* v = FindGgufKey(metadata, key);
+        return v == nullptr ? std::nullopt : v->AsBool();
+    };
+    vocab.add_space_prefix = bool_key("tokenizer.ggml.add_space_prefix");
+    vocab.remove_extra_whitespaces = bool_key("tokenizer.ggml.remove_extra_whitespaces");
+    vocab.add_bos = bool_key("tokenizer.ggml.add_bos_token");
     return vocab;
 }
 
 void AppendVocabToGguf(const Vocab& vocab, GgufMetadata& metadata) {
     metadata.emplace_back("tokenizer.ggml.model", GgufValue::String(vocab.model));
+    if (!vocab.pre.empty()) metadata.emplace_back("tokenizer.ggml.pre", GgufValue::String(vocab.pre));
     metadata.emplace_back("tokenizer.ggml.tokens", GgufValue::StringArray(vocab.tokens));
     if (!vocab.scores.empty()) metadata.emplace_back("tokenizer.ggml.scores", GgufValue::F32Array(vocab.scores));
     std::vector<int32_t> types;
@@ -144,6 +155,12 @@ void AppendVocabToGguf(const Vocab& vocab, GgufMetadata& metadata) {
     add_id("tokenizer.ggml.eos_token_id", vocab.eos_id);
     add_id("tokenizer.ggml.unknown_token_id", vocab.unk_id);
     add_id("tokenizer.ggml.padding_token_id", vocab.pad_id);
+    auto add_bool = [&](const char* key, const std::optional<bool>& value) {
+        if (value) metadata.emplace_back(key, GgufValue::Bool(*value));
+    };
+    add_bool("tokenizer.ggml.add_bos_token", vocab.add_bos);
+    add_bool("tokenizer.ggml.add_space_prefix", vocab.add_space_prefix);
+    add_bool("tokenizer.ggml.remove_extra_whitespaces", vocab.remove_extra_whitespaces);
 }
 
 }  // namespace tenpak::io

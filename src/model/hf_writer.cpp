@@ -5,6 +5,7 @@
 
 #include "export_stream.h"
 #include "tenpak/io/atomic_output.h"
+#include "tenpak/io/tokenizer_json.h"
 #include "tenpak/model/model_writer.h"
 
 namespace tenpak::model {
@@ -37,31 +38,45 @@ bool HasAux(const Model& model, std::string_view name) {
                        [&](const io::AuxFile& f) { return f.name == name; });
 }
 
-// transformers' LlamaTokenizer settings for a SentencePiece model that came without them
-// (llama2.c checkpoints): so that AutoTokenizer opens the folder.
-std::vector<io::AuxFile> SentencePieceTokenizerFiles(const Model& model) {
+// Tokenizer files for a model whose vocabulary came without them (llama2.c checkpoints, GGUF):
+// tokenizer.json (io::WriteTokenizerJson) and transformers' settings, so that AutoTokenizer opens
+// the folder. A tokenizer.model that travels with the model is kept (it is among aux_files).
+std::vector<io::AuxFile> TokenizerFiles(const Model& model, std::vector<std::string>& notes) {
     std::vector<io::AuxFile> files;
-    if (!model.vocab || model.vocab->model != "llama" || !HasAux(model, "tokenizer.model") ||
-        HasAux(model, "tokenizer_config.json")) {
-        return files;
-    }
+    if (!model.vocab || (model.vocab->model != "llama" && model.vocab->model != "gpt2")) return files;
     const io::Vocab& v = *model.vocab;
+    const bool sentencepiece = v.model == "llama";
+    bool has_json = HasAux(model, "tokenizer.json");
+    if (!has_json) {
+        Result<std::string> json = io::WriteTokenizerJson(v);
+        if (json.ok()) {
+            files.push_back({"tokenizer.json", std::move(json).value()});
+            has_json = true;
+        } else {
+            notes.push_back("tokenizer.json not written: " + json.status().message());
+        }
+    }
+    if (HasAux(model, "tokenizer_config.json") || !(has_json || HasAux(model, "tokenizer.model"))) return files;
     auto token = [&](const std::optional<int32_t>& id) -> nlohmann::json {
         return id ? nlohmann::json(v.tokens[static_cast<size_t>(*id)]) : nlohmann::json(nullptr);
     };
+    // LlamaTokenizer reads tokenizer.model; with tokenizer.json only, the fast class is the one.
+    const char* tokenizer_class = !sentencepiece                     ? "PreTrainedTokenizerFast"
+                                  : HasAux(model, "tokenizer.model") ? "LlamaTokenizer"
+                                                                     : "LlamaTokenizerFast";
     nlohmann::ordered_json config = {
-        {"add_bos_token", true},
+        {"add_bos_token", v.add_bos.value_or(sentencepiece)},
         {"add_eos_token", false},
         {"bos_token", token(v.bos_id)},
         {"eos_token", token(v.eos_id)},
         {"unk_token", token(v.unk_id)},
         {"pad_token", token(v.pad_id)},
         {"clean_up_tokenization_spaces", false},
-        {"legacy", true},
-        {"model_max_length", model.config.max_position_embeddings},
-        {"sp_model_kwargs", nlohmann::json::object()},
-        {"tokenizer_class", "LlamaTokenizer"},
     };
+    if (sentencepiece) config["legacy"] = true;
+    config["model_max_length"] = model.config.max_position_embeddings;
+    if (sentencepiece) config["sp_model_kwargs"] = nlohmann::json::object();
+    config["tokenizer_class"] = tokenizer_class;
     files.push_back({"tokenizer_config.json", config.dump(2) + "\n"});
     if (!HasAux(model, "special_tokens_map.json")) {
         nlohmann::ordered_json special = {
@@ -115,7 +130,7 @@ Result<WriteReport> WriteHfFolder(const Model& model, const std::string& out_dir
     report.files.push_back("config.json");
 
     std::vector<io::AuxFile> aux = model.aux_files;
-    for (io::AuxFile& file : SentencePieceTokenizerFiles(model)) aux.push_back(std::move(file));
+    for (io::AuxFile& file : TokenizerFiles(model, report.notes)) aux.push_back(std::move(file));
     if (!HasAux(model, "generation_config.json")) aux.push_back(GenerationConfig(model));
     for (const io::AuxFile& file : aux) {
         TP_RETURN_IF_ERROR(dir.WriteFile(file.name, file.content));

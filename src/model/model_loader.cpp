@@ -8,6 +8,7 @@
 #include "canonical_source.h"
 #include "tenpak/io/llama2c.h"
 #include "tenpak/io/mapped_file.h"
+#include "tenpak/io/tokenizer_json.h"
 #include "tenpak/model/model.h"
 
 namespace tenpak::model {
@@ -113,6 +114,30 @@ Status BuildCanonical(Model& model, Naming naming, bool permute_rotary) {
     return Status::Ok();
 }
 
+// The vocabulary of a folder that has tokenizer.json but no tokenizer.model (what GGUF export
+// needs), with tokenizer_config.json's special tokens. A file TenPak cannot read is noted, not fatal:
+// the weights are still usable.
+void TokenizerJsonVocab(const std::string& dir, Model& model) {
+    const auto find = [&](std::string_view name) {
+        return std::find_if(model.aux_files.begin(), model.aux_files.end(),
+                            [&](const io::AuxFile& f) { return f.name == name; });
+    };
+    const auto json = find("tokenizer.json");
+    if (json == model.aux_files.end()) return;
+    const std::string path = (fs::path(dir) / json->name).string();
+    Result<io::Vocab> vocab = io::VocabFromTokenizerJson(json->content, path);
+    if (!vocab.ok()) {
+        model.notes.push_back("vocabulary not read: " + vocab.status().message());
+        return;
+    }
+    if (const auto config = find("tokenizer_config.json"); config != model.aux_files.end()) {
+        const Status status =
+            io::ApplyTokenizerConfig(config->content, (fs::path(dir) / config->name).string(), *vocab);
+        if (!status.ok()) model.notes.push_back("special tokens not read: " + status.message());
+    }
+    model.vocab = std::move(vocab).value();
+}
+
 Status OpenHf(const std::string& dir, Model& model) {
     TP_ASSIGN_OR_RETURN(io::HfFolder folder, io::OpenHfFolder(dir));
     const std::string config_path = (fs::path(dir) / "config.json").string();
@@ -135,6 +160,7 @@ Status OpenHf(const std::string& dir, Model& model) {
         Result<io::Vocab> vocab = io::VocabFromSentencePiece(file.content, (fs::path(dir) / file.name).string());
         if (vocab.ok()) model.vocab = std::move(vocab).value();
     }
+    if (!model.vocab) TokenizerJsonVocab(dir, model);
     return BuildCanonical(model, Naming::kHuggingFace, false);
 }
 

@@ -35,6 +35,13 @@ struct Vocab {
     std::optional<int32_t> eos_id;
     std::optional<int32_t> unk_id;
     std::optional<int32_t> pad_id;
+    // How text is prepared before the merges, where the file says (GGUF tokenizer.ggml.pre,
+    // .add_space_prefix, .remove_extra_whitespaces, .add_bos_token; SentencePiece's normalizer
+    // spec). Unset: the file does not say, and the tokenizer applies its documented default.
+    std::string pre;                               // "gpt2": pre-tokenizer regex by llama.cpp's name
+    std::optional<bool> add_space_prefix;          // "llama": SentencePiece's add_dummy_prefix
+    std::optional<bool> remove_extra_whitespaces;  // "llama": SentencePiece's remove_extra_whitespaces
+    std::optional<bool> add_bos;                   // whether encoders put BOS first by default
 
     size_t size() const { return tokens.size(); }
 };
@@ -53,6 +60,8 @@ void AppendVocabToGguf(const Vocab& vocab, GgufMetadata& metadata);
 
 namespace tenpak::io {
 // From a SentencePiece model file's bytes (tokenizer.model), read with libsentencepiece: pieces,
-// scores and types (normal, unknown, control, user-defined, unused, byte) and the special ids.
+// scores and types (normal, unknown, control, unused, byte; libsentencepiece 0.1.97 cannot tell
+// user-defined pieces from normal ones), the special ids, and add_space_prefix /
+// remove_extra_whitespaces as the model's normalizer applies them.
 Result<Vocab> VocabFromSentencePiece(std::string_view serialized_model, const std::string& origin);
 }  // namespace tenpak::io

@@ -1,0 +1,33 @@
+#include "cli/inference_setup.h"
+
+namespace tenpak::cli {
+
+void AddInferenceOptions(CLI::App& cmd, InferenceArgs& args) {
+    cmd.add_option("MODEL", args.model, "HF folder, .gguf, llama2.c .bin, or org/name in the local HF cache")
+        ->required();
+    cmd.add_option("--threads", args.threads, "Worker threads (default: every core)");
+    cmd.add_option("--tokenizer", args.tokenizer, "Tokenizer for a llama2.c checkpoint (.bin or .model)");
+    cmd.add_flag("--check-numerics", args.check_numerics, "Stop at the first NaN/Inf and name the layer");
+}
+
+Result<Inference> OpenForInference(const InferenceArgs& args, int64_t context, bool need_tokenizer) {
+    Inference out;
+    model::OpenOptions open;
+    open.tokenizer_path = args.tokenizer;
+    TP_ASSIGN_OR_RETURN(model::Model m, model::OpenModel(args.model, open));
+    out.model = std::make_unique<model::Model>(std::move(m));
+    Result<std::unique_ptr<tokenizer::Tokenizer>> tok = tokenizer::LoadTokenizer(*out.model);
+    if (tok.ok()) {
+        out.tokenizer = std::move(tok).value();
+    } else if (need_tokenizer) {
+        return tok.status();
+    }
+    engine::EngineOptions options;
+    options.threads = args.threads;
+    options.context = context;
+    options.check_numerics = args.check_numerics;
+    TP_ASSIGN_OR_RETURN(out.engine, engine::Engine::Create(*out.model, options));
+    return out;
+}
+
+}  // namespace tenpak::cli

@@ -1,0 +1,70 @@
+// The llama family's block (transformers' LlamaDecoderLayer, Qwen2's adds q/k/v biases):
+//   h = x + o_proj(attention(rope(q_proj(n)), rope(k_proj(n)), v_proj(n))),  n = rms_norm(x)
+//   y = h + down_proj(silu(gate_proj(m)) * up_proj(m)),                      m = rms_norm(h)
+#include "architecture.h"
+
+namespace tenpak::engine::internal {
+namespace {
+
+class Llama final : public Architecture {
+public:
+    Llama(const model::ModelConfig& config, const ModelWeights& weights, int64_t context, ThreadPool& pool)
+        : c_(config),
+          w_(weights),
+          pool_(pool),
+          rope_(config.head_dim, config.rope_theta, context,
+                config.raw.is_object() && config.raw.contains("rope_scaling") ? config.raw["rope_scaling"]
+                                                                              : nlohmann::json()) {}
+
+    void Embed(std::span<const int32_t> tokens, int64_t, float* x) const override {
+        for (size_t t = 0; t < tokens.size(); ++t) ReadRow(w_.embed, tokens[t], x + t * c_.hidden_size);
+    }
+
+    void Block(int64_t layer, float* x, int64_t tokens, int64_t first_position, KvCache& cache,
+               Scratch& s) const override {
+        const LayerWeights& lw = w_.layers[static_cast<size_t>(layer)];
+        const int64_t hidden = c_.hidden_size;
+        const int64_t kv_dim = c_.num_kv_heads * c_.head_dim;
+        const float eps = static_cast<float>(c_.norm_eps);
+
+        RmsNorm(x, lw.attn_norm, eps, tokens, hidden, s.normed.data());
+        ApplyLinear(lw.q, s.normed.data(), tokens, s.q.data(), pool_);
+        // K and V go straight into the cache rows of the new positions.
+        float* k_rows = cache.k.data() + first_position * kv_dim;
+        float* v_rows = cache.v.data() + first_position * kv_dim;
+        ApplyLinear(lw.k, s.normed.data(), tokens, k_rows, pool_);
+        ApplyLinear(lw.v, s.normed.data(), tokens, v_rows, pool_);
+        rope_.Apply(s.q.data(), tokens, c_.num_heads, first_position);
+        rope_.Apply(k_rows, tokens, c_.num_kv_heads, first_position);
+        Attention(s.q.data(), cache.k.data(), cache.v.data(), tokens, first_position, c_.num_heads, c_.num_kv_heads,
+                  c_.head_dim, s.attention.data(), pool_);
+        ApplyLinear(lw.o, s.attention.data(), tokens, s.normed.data(), pool_);
+        AddInPlace(x, s.normed.data(), tokens * hidden);
+
+        RmsNorm(x, lw.mlp_norm, eps, tokens, hidden, s.normed.data());
+        ApplyLinear(lw.gate, s.normed.data(), tokens, s.mlp_a.data(), pool_);
+        ApplyLinear(lw.up, s.normed.data(), tokens, s.mlp_b.data(), pool_);
+        SiluMul(s.mlp_a.data(), s.mlp_b.data(), tokens * c_.intermediate_size);
+        ApplyLinear(lw.down, s.mlp_a.data(), tokens, s.normed.data(), pool_);
+        AddInPlace(x, s.normed.data(), tokens * hidden);
+    }
+
+    void FinalNorm(const float* x, int64_t rows, float* y) const override {
+        RmsNorm(x, w_.final_norm, static_cast<float>(c_.norm_eps), rows, c_.hidden_size, y);
+    }
+
+private:
+    const model::ModelConfig& c_;
+    const ModelWeights& w_;
+    ThreadPool& pool_;
+    Rope rope_;
+};
+
+}  // namespace
+
+std::unique_ptr<Architecture> MakeLlamaArchitecture(const model::ModelConfig& config, const ModelWeights& weights,
+                                                    int64_t context, ThreadPool& pool) {
+    return std::make_unique<Llama>(config, weights, context, pool);
+}
+
+}  // namespace tenpak::engine::internal

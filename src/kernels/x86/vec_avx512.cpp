@@ -1,0 +1,108 @@
+// The inner kernels with AVX-512 F/BW/VL/DQ: 16 lanes, the same results as ref/vec_ref.cpp except
+// for the order of the dot's additions.
+//
+// The same scheme as vec_avx2.cpp on twice the lanes: vcvtph2ps widens F16 (exact), a
+// zero-extension and a 16-bit left shift widens BF16. The dot keeps four 16-lane partial sums (64
+// elements per iteration), adds them as (acc0 + acc1) + (acc2 + acc3) and then across lanes; the
+// order depends only on n. axpy computes fma(a, w[j], y[j]) per element, bit-identical to the
+// reference. The elements after the last full 64 go through masked loads and stores, 16 at a time:
+// a masked load reads nothing outside its mask (no fault past the end of a buffer) and zeroes the
+// other lanes, which then add fma(0, 0, s) = s.
+
+// GCC 12's AVX-512 headers build "undefined" vectors as `__m512i __Y = __Y;`, which trips
+// -Wmaybe-uninitialized once inlined (GCC bug 105593, fixed in GCC 13), and plain -Wuninitialized
+// for some (_mm512_reduce_add_ps, _mm512_shuffle_f32x4); the warnings are about the header, not
+// this code, and are reported at the header's lines, which these pragmas cover.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include "kernels/vec_kernels_internal.h"
+
+namespace tenpak::kernels {
+namespace {
+
+constexpr size_t kLanes = 16;
+constexpr size_t kUnroll = 4;  // partial sums in the dot; vectors per iteration in axpy
+constexpr size_t kStep = kLanes * kUnroll;
+
+// The first `count` lanes (count <= 16).
+__mmask16 FirstLanes(size_t count) {
+    return count >= kLanes ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << count) - 1u);
+}
+
+__m512 LoadF32x16(const float* p) {
+    return _mm512_loadu_ps(p);
+}
+__m512 LoadF16x16(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+__m512 WidenBF16x16(__m256i b) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
+}
+__m512 LoadBF16x16(const uint16_t* p) {
+    return WidenBF16x16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+// The same loads restricted to the lanes in `mask`, zero elsewhere.
+__m512 MaskedLoadF32x16(__mmask16 mask, const float* p) {
+    return _mm512_maskz_loadu_ps(mask, p);
+}
+__m512 MaskedLoadF16x16(__mmask16 mask, const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
+}
+__m512 MaskedLoadBF16x16(__mmask16 mask, const uint16_t* p) {
+    return WidenBF16x16(_mm256_maskz_loadu_epi16(mask, p));
+}
+
+template <typename W, __m512 (*kLoad)(const W*), __m512 (*kMaskedLoad)(__mmask16, const W*)>
+float Dot(const W* w, const float* x, size_t n) {
+    __m512 acc0 = _mm512_setzero_ps();
+    __m512 acc1 = _mm512_setzero_ps();
+    __m512 acc2 = _mm512_setzero_ps();
+    __m512 acc3 = _mm512_setzero_ps();
+    size_t j = 0;
+    for (; j + kStep <= n; j += kStep) {
+        acc0 = _mm512_fmadd_ps(kLoad(w + j), _mm512_loadu_ps(x + j), acc0);
+        acc1 = _mm512_fmadd_ps(kLoad(w + j + kLanes), _mm512_loadu_ps(x + j + kLanes), acc1);
+        acc2 = _mm512_fmadd_ps(kLoad(w + j + 2 * kLanes), _mm512_loadu_ps(x + j + 2 * kLanes), acc2);
+        acc3 = _mm512_fmadd_ps(kLoad(w + j + 3 * kLanes), _mm512_loadu_ps(x + j + 3 * kLanes), acc3);
+    }
+    for (; j < n; j += kLanes) {
+        const __mmask16 mask = FirstLanes(n - j);
+        acc0 = _mm512_fmadd_ps(kMaskedLoad(mask, w + j), _mm512_maskz_loadu_ps(mask, x + j), acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+}
+
+template <typename W, __m512 (*kLoad)(const W*), __m512 (*kMaskedLoad)(__mmask16, const W*)>
+void Axpy(float a, const W* w, float* y, size_t n) {
+    const __m512 va = _mm512_set1_ps(a);
+    size_t j = 0;
+    for (; j + kStep <= n; j += kStep) {
+        for (size_t k = 0; k < kStep; k += kLanes) {
+            _mm512_storeu_ps(y + j + k, _mm512_fmadd_ps(va, kLoad(w + j + k), _mm512_loadu_ps(y + j + k)));
+        }
+    }
+    for (; j < n; j += kLanes) {
+        const __mmask16 mask = FirstLanes(n - j);
+        const __m512 out = _mm512_fmadd_ps(va, kMaskedLoad(mask, w + j), _mm512_maskz_loadu_ps(mask, y + j));
+        _mm512_mask_storeu_ps(y + j, mask, out);
+    }
+}
+
+}  // namespace
+
+const KernelTable kKernelTableAvx512 = {
+    Isa::kAvx512,
+    Dot<float, LoadF32x16, MaskedLoadF32x16>,
+    Dot<uint16_t, LoadF16x16, MaskedLoadF16x16>,
+    Dot<uint16_t, LoadBF16x16, MaskedLoadBF16x16>,
+    Axpy<float, LoadF32x16, MaskedLoadF32x16>,
+    Axpy<uint16_t, LoadF16x16, MaskedLoadF16x16>,
+    Axpy<uint16_t, LoadBF16x16, MaskedLoadBF16x16>,
+};
+
+}  // namespace tenpak::kernels
