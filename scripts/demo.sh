@@ -19,7 +19,7 @@ echo "== tenpak inspect $out/stories260K.gguf"
 $tenpak inspect "$out/stories260K.gguf"
 echo
 echo "== tenpak convert $out/stories260K.gguf -o $out/stories260K-hf (and compare with the original)"
-$tenpak convert "$out/stories260K.gguf" -o "$out/stories260K-hf"
+$tenpak convert "$out/stories260K.gguf" -o "$out/stories260K-hf" --force
 if cmp -s models/stories260K/model.safetensors "$out/stories260K-hf/model.safetensors"; then
     echo "round trip HF -> GGUF -> HF: bit-exact ($(stat -c %s "$out/stories260K-hf/model.safetensors") bytes)"
 else

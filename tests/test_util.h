@@ -10,7 +10,7 @@ namespace tenpak::testing {
 
 // A fresh folder under $TMPDIR, removed with everything in it when the object dies.
 class TempDir {
-  public:
+public:
     TempDir();
     ~TempDir();
     TempDir(const TempDir&) = delete;
@@ -18,7 +18,7 @@ class TempDir {
     const std::string& path() const { return path_; }
     std::string File(const std::string& name) const { return path_ + "/" + name; }
 
-  private:
+private:
     std::string path_;
 };
 

@@ -42,7 +42,7 @@ constexpr size_t kCacheLine = 64;
 // A cache-line-aligned buffer, written once so that no page faults land in the timed loop.
 template <typename T>
 class AlignedBuffer {
-  public:
+public:
     explicit AlignedBuffer(size_t n)
         : data_(static_cast<T*>(std::aligned_alloc(kCacheLine, RoundUp(n * sizeof(T))))), size_(n) {
         std::memset(data_.get(), 0, RoundUp(n * sizeof(T)));
@@ -50,7 +50,7 @@ class AlignedBuffer {
     T* data() { return data_.get(); }
     size_t size() const { return size_; }
 
-  private:
+private:
     static size_t RoundUp(size_t bytes) { return (bytes + kCacheLine - 1) / kCacheLine * kCacheLine; }
     struct Free {
         void operator()(T* p) const { std::free(p); }

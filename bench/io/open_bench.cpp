@@ -127,7 +127,7 @@ Status WriteSparseShard(const std::string& path, std::vector<io::TensorInfo> ten
 // The 7B checkpoint in a temporary folder, split greedily into shards of at most 5 GB in
 // state_dict order (huggingface_hub's split_torch_state_dict_into_shards), as transformers saves it.
 class SparseModel {
-  public:
+public:
     static Result<std::unique_ptr<SparseModel>> Create() {
         const char* tmp = std::getenv("TMPDIR");
         std::string templ =
@@ -153,7 +153,7 @@ class SparseModel {
     const std::vector<uint64_t>& shard_header_bytes() const { return shard_header_bytes_; }
     size_t shard_count() const { return shard_header_bytes_.size(); }
 
-  private:
+private:
     explicit SparseModel(std::string dir) : dir_(std::move(dir)) {}
 
     Status Write() {

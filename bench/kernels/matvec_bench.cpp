@@ -16,7 +16,9 @@
 // Prefill/<dtype>/<rows>x<cols>/tokens:512/threads:<t>   MatMul of 512 tokens
 //   Bound by arithmetic; the baseline is cblas_sgemm on the same shapes with F32 weights holding
 //   the same values. F32 MatMul is that same call (ratio ~1); F16 and BF16 add the tile widening.
-//   Counters: GFLOPs (2 * tokens * rows * cols per call, 1e9/s), sgemm_GFLOPs, ratio.
+//   Counters: GFLOPs (2 * tokens * rows * cols per call, 1e9/s), sgemm_GFLOPs, ratio, and
+//   max_abs_diff between the two results (a check that the benchmark measures a working product;
+//   0 is expected, since every tile sums the whole K dimension as one sgemm would).
 //   Goal: ratio >= 0.6 for F16 and BF16, ~1.0 for F32.
 //
 // Times are manual: the reported time is the kernel's alone. After the table, stderr gets one
@@ -60,7 +62,7 @@ double Seconds(std::chrono::steady_clock::duration d) {
 
 // Cache-line-aligned bytes, every page written once so that no page fault lands in a timed loop.
 class AlignedBytes {
-  public:
+public:
     explicit AlignedBytes(size_t bytes)
         : size_((bytes + kCacheLine - 1) / kCacheLine * kCacheLine),
           data_(static_cast<char*>(std::aligned_alloc(kCacheLine, size_))) {
@@ -70,7 +72,7 @@ class AlignedBytes {
     const char* data() const { return data_.get(); }
     size_t size() const { return size_; }
 
-  private:
+private:
     struct Free {
         void operator()(char* p) const { std::free(p); }
     };

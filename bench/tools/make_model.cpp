@@ -133,7 +133,7 @@ Result<LlamaDims> PickDims(int64_t target, DType dtype) {
 
 // splitmix64: tiny, fast and good enough for benchmark weights.
 class Rng {
-  public:
+public:
     explicit Rng(uint64_t seed) : state_(seed) {}
     uint64_t Next() {
         uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
@@ -142,7 +142,7 @@ class Rng {
         return z ^ (z >> 31);
     }
 
-  private:
+private:
     uint64_t state_;
 };
 

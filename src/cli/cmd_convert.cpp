@@ -20,6 +20,7 @@ struct ConvertArgs {
     std::string max_shard_size = "5GB";
     std::string tokenizer;
     bool json = false;
+    bool force = false;
 };
 
 Status RunConvert(const ConvertArgs& args) {
@@ -34,6 +35,7 @@ Status RunConvert(const ConvertArgs& args) {
         return Status::InvalidArgument("--format must be hf or gguf, not '" + format + "'");
     }
     options.progress = !args.json;
+    options.overwrite = args.force;
 
     const auto start = std::chrono::steady_clock::now();
     model::OpenOptions open_options;
@@ -81,6 +83,7 @@ void AddConvertCommand(CLI::App& app, CliContext& ctx) {
     cmd->add_option("--max-shard-size", args->max_shard_size, "Largest safetensors shard (default 5GB)");
     cmd->add_option("--tokenizer", args->tokenizer, "Tokenizer for a llama2.c checkpoint (.bin or .model)");
     cmd->add_flag("--json", args->json, "Print a JSON summary for scripts");
+    cmd->add_flag("--force", args->force, "Replace an existing non-empty output folder");
     cmd->callback([&ctx, args]() { ctx.action = [args]() { return RunConvert(*args); }; });
 }
 

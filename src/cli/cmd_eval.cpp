@@ -50,10 +50,10 @@ Status RunEval(const EvalArgs& args) {
                    {"threads", inf.engine->threads()}});
         return Status::Ok();
     }
-    std::printf("perplexity %.4f (mean NLL %.5f +- %.5f) over %lld tokens in %lld windows of %lld; %.2f s, %.0f tokens/s\n",
-                r->ppl, r->mean_nll, r->nll_stderr, static_cast<long long>(r->tokens_scored),
-                static_cast<long long>(r->windows), static_cast<long long>(args.ctx), r->seconds,
-                r->tokens_per_second);
+    std::printf(
+        "perplexity %.4f (mean NLL %.5f +- %.5f) over %lld tokens in %lld windows of %lld; %.2f s, %.0f tokens/s\n",
+        r->ppl, r->mean_nll, r->nll_stderr, static_cast<long long>(r->tokens_scored),
+        static_cast<long long>(r->windows), static_cast<long long>(args.ctx), r->seconds, r->tokens_per_second);
     return Status::Ok();
 }
 

@@ -40,7 +40,8 @@ Status RunGenerate(const GenerateArgs& args) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
     };
-    TP_ASSIGN_OR_RETURN(engine::GenerateResult r, engine::Generate(*inf.engine, *inf.tokenizer, args.prompt, options, print));
+    TP_ASSIGN_OR_RETURN(engine::GenerateResult r,
+                        engine::Generate(*inf.engine, *inf.tokenizer, args.prompt, options, print));
     if (r.truncated) {
         std::fprintf(stderr, "tenpak: warning: the prompt was cut to its last %zu tokens to fit the context\n",
                      r.prompt_tokens.size());

@@ -137,13 +137,29 @@ Status Engine::Forward(std::span<const int32_t> tokens, int64_t first_logit, std
     return Status::Ok();
 }
 
-void Engine::Reset() { impl_->position = 0; }
-int64_t Engine::position() const { return impl_->position; }
-int64_t Engine::context() const { return impl_->context; }
-int64_t Engine::vocab_size() const { return impl_->model->config.vocab_size; }
-size_t Engine::threads() const { return impl_->pool->size(); }
-const model::ModelConfig& Engine::config() const { return impl_->model->config; }
-uint64_t Engine::weight_bytes_per_token() const { return impl_->weights.bytes_per_token; }
-const std::vector<std::string>& Engine::notes() const { return impl_->weights.notes; }
+void Engine::Reset() {
+    impl_->position = 0;
+}
+int64_t Engine::position() const {
+    return impl_->position;
+}
+int64_t Engine::context() const {
+    return impl_->context;
+}
+int64_t Engine::vocab_size() const {
+    return impl_->model->config.vocab_size;
+}
+size_t Engine::threads() const {
+    return impl_->pool->size();
+}
+const model::ModelConfig& Engine::config() const {
+    return impl_->model->config;
+}
+uint64_t Engine::weight_bytes_per_token() const {
+    return impl_->weights.bytes_per_token;
+}
+const std::vector<std::string>& Engine::notes() const {
+    return impl_->weights.notes;
+}
 
 }  // namespace tenpak::engine

@@ -20,8 +20,9 @@ int32_t Sampler::Sample(std::span<const float> logits) {
         candidates_.emplace_back(p, static_cast<int32_t>(i));
         total += p;
     }
-    std::sort(candidates_.begin(), candidates_.end(),
-              [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+    std::sort(candidates_.begin(), candidates_.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
     // Nucleus: the smallest prefix whose mass reaches top_p.
     double kept = 0;
     size_t keep = 0;
@@ -79,8 +80,8 @@ Result<GenerateResult> Generate(Engine& engine, const tokenizer::Tokenizer& toke
     Sampler sampler(options.sampling);
     std::vector<float> logits;
     auto start = std::chrono::steady_clock::now();
-    TP_RETURN_IF_ERROR(engine.Forward(result.prompt_tokens, static_cast<int64_t>(result.prompt_tokens.size()) - 1,
-                                      logits));
+    TP_RETURN_IF_ERROR(
+        engine.Forward(result.prompt_tokens, static_cast<int64_t>(result.prompt_tokens.size()) - 1, logits));
     result.prompt_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     start = std::chrono::steady_clock::now();
 

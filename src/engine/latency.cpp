@@ -23,9 +23,9 @@ Result<LatencyResult> MeasureLatency(Engine& engine, const LatencyOptions& optio
         return Status::InvalidArgument("--prompt-tokens, --gen-tokens and --repetitions must be at least 1");
     }
     if (options.prompt_tokens + options.gen_tokens > engine.context()) {
-        return Status::InvalidArgument("--prompt-tokens + --gen-tokens = " +
-                                       std::to_string(options.prompt_tokens + options.gen_tokens) +
-                                       " exceeds the context of " + std::to_string(engine.context()) + " tokens");
+        return Status::InvalidArgument(
+            "--prompt-tokens + --gen-tokens = " + std::to_string(options.prompt_tokens + options.gen_tokens) +
+            " exceeds the context of " + std::to_string(engine.context()) + " tokens");
     }
     using Clock = std::chrono::steady_clock;
     std::mt19937_64 rng(options.seed);

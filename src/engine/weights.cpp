@@ -8,7 +8,9 @@
 namespace tenpak::engine::internal {
 namespace {
 
-bool KernelReadable(DType dtype) { return dtype == DType::kF32 || dtype == DType::kF16 || dtype == DType::kBF16; }
+bool KernelReadable(DType dtype) {
+    return dtype == DType::kF32 || dtype == DType::kF16 || dtype == DType::kBF16;
+}
 
 class Loader {
 public:
@@ -65,8 +67,8 @@ public:
         if (with_bias) {
             TP_ASSIGN_OR_RETURN(linear.bias, Vector(prefix + ".bias", linear.out()));
         }
-        out_.bytes_per_token += static_cast<uint64_t>(linear.weight.rows) * linear.weight.cols *
-                                Traits(linear.weight.dtype).block_bytes;
+        out_.bytes_per_token +=
+            static_cast<uint64_t>(linear.weight.rows) * linear.weight.cols * Traits(linear.weight.dtype).block_bytes;
         return linear;
     }
 
@@ -81,8 +83,8 @@ public:
 
 private:
     void NoteDequantized(DType dtype) {
-        const std::string note = std::string(DTypeName(dtype)) +
-                                 " tensors are dequantized to F32 at load (no native kernel for them yet)";
+        const std::string note =
+            std::string(DTypeName(dtype)) + " tensors are dequantized to F32 at load (no native kernel for them yet)";
         for (const std::string& n : out_.notes) {
             if (n == note) return;
         }
@@ -166,10 +168,17 @@ void ReadRow(const kernels::WeightView& matrix, int64_t row, float* out) {
     const size_t elem = Traits(matrix.dtype).block_bytes;
     const std::byte* src = static_cast<const std::byte*>(matrix.data) + static_cast<size_t>(row) * n * elem;
     switch (matrix.dtype) {
-        case DType::kF32: std::memcpy(out, src, n * 4); break;
-        case DType::kF16: ConvertF16ToF32(reinterpret_cast<const uint16_t*>(src), out, n); break;
-        case DType::kBF16: ConvertBF16ToF32(reinterpret_cast<const uint16_t*>(src), out, n); break;
-        default: TP_CHECK(false && "ReadRow: weights are F32, F16 or BF16 after loading");
+        case DType::kF32:
+            std::memcpy(out, src, n * 4);
+            break;
+        case DType::kF16:
+            ConvertF16ToF32(reinterpret_cast<const uint16_t*>(src), out, n);
+            break;
+        case DType::kBF16:
+            ConvertBF16ToF32(reinterpret_cast<const uint16_t*>(src), out, n);
+            break;
+        default:
+            TP_CHECK(false && "ReadRow: weights are F32, F16 or BF16 after loading");
     }
 }
 

@@ -36,9 +36,9 @@ struct LayerWeights {
     Linear q, k, v;  // llama
     Linear qkv;      // gpt2: fused [q | k | v]
     Linear o;
-    Linear gate;     // llama's SwiGLU gate
-    Linear up;       // llama up_proj, gpt2 c_fc
-    Linear down;     // llama down_proj, gpt2 mlp c_proj
+    Linear gate;  // llama's SwiGLU gate
+    Linear up;    // llama up_proj, gpt2 c_fc
+    Linear down;  // llama down_proj, gpt2 mlp c_proj
 };
 
 struct ModelWeights {

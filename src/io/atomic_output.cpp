@@ -130,13 +130,17 @@ Status AtomicFile::Commit() {
     return Status::Ok();
 }
 
-Result<AtomicDirectory> AtomicDirectory::Create(const std::string& path) {
+Result<AtomicDirectory> AtomicDirectory::Create(const std::string& path, bool replace_existing) {
     std::string clean = path;
     while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
     TP_RETURN_IF_ERROR(ParentMustExist(clean));
     std::error_code ec;
     if (fs::exists(clean, ec) && !fs::is_directory(clean, ec)) {
         return Status::InvalidArgument("output '" + clean + "' exists and is not a directory");
+    }
+    if (!replace_existing && fs::is_directory(clean, ec) && !fs::is_empty(clean, ec)) {
+        return Status::InvalidArgument("output folder '" + clean +
+                                       "' exists and is not empty; pass --force to replace it (its files are removed)");
     }
     AtomicDirectory dir;
     dir.path_ = clean;

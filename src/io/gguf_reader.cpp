@@ -73,7 +73,7 @@ std::string ShowBytes(std::span<const std::byte> bytes) {
 // Little-endian reads from the file image; each names the field being read, so that a truncated
 // file reports what it was cut in and where.
 class Cursor {
-  public:
+public:
     Cursor(std::span<const std::byte> bytes, std::string_view origin) : bytes_(bytes), origin_(origin) {}
 
     uint64_t pos() const { return pos_; }
@@ -112,14 +112,14 @@ class Cursor {
                                   " but the file has " + std::to_string(bytes_.size()) + " bytes");
     }
 
-  private:
+private:
     std::span<const std::byte> bytes_;
     std::string_view origin_;
     uint64_t pos_ = 0;
 };
 
 class HeaderParser {
-  public:
+public:
     HeaderParser(std::span<const std::byte> file, std::string_view origin)
         : file_(file), origin_(origin), cursor_(file, origin) {}
 
@@ -135,7 +135,7 @@ class HeaderParser {
         return std::move(header_);
     }
 
-  private:
+private:
     std::string Prefix() const { return std::string(origin_) + ": "; }
 
     Status CheckCount(uint64_t count, uint64_t min_item_bytes, std::string_view field, std::string_view items) const {

@@ -23,7 +23,7 @@ constexpr size_t kZeroChunk = 4096;
 
 // Little-endian encoding into a growing buffer.
 class Encoder {
-  public:
+public:
     template <typename T>
     void UInt(T v) {
         static_assert(std::is_unsigned_v<T>);
@@ -72,7 +72,7 @@ class Encoder {
     }
     std::vector<std::byte>& bytes() { return bytes_; }
 
-  private:
+private:
     std::vector<std::byte> bytes_;
 };
 

@@ -34,7 +34,7 @@ const Json* Member(const Json& object, const char* key) {
 }
 
 class Reader {
-  public:
+public:
     explicit Reader(const std::string& origin) : origin_(origin) {}
 
     Status Corrupt(const std::string& path, const std::string& what) const {
@@ -175,7 +175,7 @@ class Reader {
         return Status::Ok();
     }
 
-  private:
+private:
     const std::string& origin_;
 };
 

@@ -7,7 +7,9 @@
 // cannot do that without reading columns, which are strided; instead each thread owns a range of
 // output columns and adds x[r] * W[r, range] into it for r = 0 .. rows-1 with axpy, so it reads
 // every row's segment contiguously and its outputs stay in L1/L2. Each output is then summed over
-// r in order, whatever the thread count.
+// r in order, whatever the thread count. The price: with several threads each reads alternate
+// pieces of memory (its part of every row), which the hardware prefetchers stream at about half
+// the speed of one contiguous block (docs/kernels.md has the measurements).
 #include <algorithm>
 
 #include "kernels/matrix_internal.h"
@@ -21,9 +23,9 @@ namespace {
 // Smaller matrices (toy models, attention-sized products) run on the calling thread.
 constexpr size_t kMinWeightsPerChunk = size_t{64} << 10;
 
-// Row chunks are multiples of 4 rows; column chunks start on multiples of 64 columns, so two
-// threads never share a 64-byte line of F32 output (or of F16/BF16 weights in one row).
-constexpr size_t kRowMultiple = 4;
+// Row chunks are multiples of 16 rows and column chunks of 64 columns, so two threads never write
+// the same 64-byte line of F32 output (and column chunks never split a line of one row's weights).
+constexpr size_t kRowMultiple = 16;
 constexpr size_t kColumnMultiple = 64;
 
 template <typename W>

@@ -27,7 +27,7 @@ struct CanonicalEntry {
 };
 
 class CanonicalSource final : public io::TensorSource {
-  public:
+public:
     CanonicalSource(std::shared_ptr<const io::TensorSource> native, std::vector<CanonicalEntry> entries);
 
     const std::vector<io::TensorInfo>& tensors() const override { return infos_; }
@@ -36,7 +36,7 @@ class CanonicalSource final : public io::TensorSource {
     std::string origin() const override { return native_->origin(); }
     void Release(const io::TensorInfo& info) const override;
 
-  private:
+private:
     std::shared_ptr<const io::TensorSource> native_;
     std::vector<CanonicalEntry> entries_;
     std::vector<io::TensorInfo> infos_;

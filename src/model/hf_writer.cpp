@@ -123,7 +123,7 @@ Result<WriteReport> WriteHfFolder(const Model& model, const std::string& out_dir
     std::sort(tensors.begin(), tensors.end(),
               [](const internal::ExportTensor& a, const internal::ExportTensor& b) { return a.out.name < b.out.name; });
 
-    TP_ASSIGN_OR_RETURN(io::AtomicDirectory dir, io::AtomicDirectory::Create(out_dir));
+    TP_ASSIGN_OR_RETURN(io::AtomicDirectory dir, io::AtomicDirectory::Create(out_dir, options.overwrite));
     ModelConfig config = model.config;
     config.torch_dtype = TorchDTypeName(main_dtype);
     TP_RETURN_IF_ERROR(dir.WriteFile("config.json", model.spec->config_to_hf(config, *model.variant).dump(2) + "\n"));

@@ -17,7 +17,7 @@
 namespace tenpak::tokenizer::internal {
 
 class AddedTokenMatcher {
-  public:
+public:
     explicit AddedTokenMatcher(std::vector<io::AddedToken> tokens);
 
     struct Piece {
@@ -29,7 +29,7 @@ class AddedTokenMatcher {
     std::vector<Piece> Split(std::string_view text) const;
     bool empty() const { return tokens_.empty(); }
 
-  private:
+private:
     std::vector<io::AddedToken> tokens_;
     // Indices into tokens_ by first byte, longest content first.
     std::array<std::vector<size_t>, 256> by_first_byte_;

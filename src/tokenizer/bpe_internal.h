@@ -56,7 +56,7 @@ void AppendSymbolIds(const std::vector<BpeSymbol>& symbols, std::vector<int32_t>
 // token (consecutive ones fused with fuse_unk) or nothing; then merges by rank. With
 // ignore_merges, a word that is itself a piece is that piece.
 class RankedBpe {
-  public:
+public:
     struct Options {
         bool byte_fallback = false;
         bool fuse_unk = false;
@@ -78,7 +78,7 @@ class RankedBpe {
 
     const std::vector<std::string>& tokens() const { return *tokens_; }
 
-  private:
+private:
     RankedBpe() = default;
 
     // Owned through a pointer so that the string_views in `piece_ids_` survive moves of this object.

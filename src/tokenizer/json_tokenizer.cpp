@@ -31,7 +31,7 @@ std::vector<io::AddedToken> AddedTokensWhere(const std::vector<io::AddedToken>& 
 }
 
 class JsonTokenizer final : public Tokenizer {
-  public:
+public:
     JsonTokenizer(io::TokenizerJson spec, Normalizer normalizer, PreTokenizer pre_tokenizer, RankedBpe bpe)
         : byte_level_(spec.byte_level),
           bos_id_(spec.vocab.bos_id),
@@ -90,10 +90,10 @@ class JsonTokenizer final : public Tokenizer {
     bool add_bos_by_default() const override { return add_bos_; }
     std::string_view kind() const override { return byte_level_ ? "byte-level-bpe" : "hf-bpe"; }
 
-  protected:
+protected:
     bool adds_prefix_space() const override { return adds_prefix_space_; }
 
-  private:
+private:
     static std::vector<AddedTokenMatcher::Piece> Cut(const AddedTokenMatcher& matcher, std::string_view text) {
         if (text.empty()) return {};
         if (matcher.empty()) return {{0, text.size(), -1}};

@@ -19,7 +19,7 @@ namespace tenpak::tokenizer::internal {
 
 // Thread safety: immutable after Compile; FindAll may run concurrently.
 class Regex {
-  public:
+public:
     // `what` names the pattern in errors ("tokenizer.json: pre_tokenizer Split pattern").
     static Result<std::unique_ptr<Regex>> Compile(std::string_view pattern, const std::string& what);
     ~Regex();
@@ -32,7 +32,7 @@ class Regex {
     // pathological pattern reaches), the rest of the text counts as unmatched.
     std::vector<std::pair<size_t, size_t>> FindAll(std::string_view text) const;
 
-  private:
+private:
     explicit Regex(pcre2_real_code_8* code) : code_(code) {}
     pcre2_real_code_8* code_;
 };

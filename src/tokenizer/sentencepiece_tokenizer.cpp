@@ -8,7 +8,7 @@ namespace tenpak::tokenizer {
 namespace {
 
 class SentencePieceWrapper final : public Tokenizer {
-  public:
+public:
     SentencePieceWrapper(std::unique_ptr<sentencepiece::SentencePieceProcessor> processor, const io::Vocab& vocab)
         : processor_(std::move(processor)),
           bos_id_(vocab.bos_id),
@@ -37,10 +37,10 @@ class SentencePieceWrapper final : public Tokenizer {
     bool add_bos_by_default() const override { return add_bos_; }
     std::string_view kind() const override { return "sentencepiece"; }
 
-  protected:
+protected:
     bool adds_prefix_space() const override { return add_space_prefix_; }
 
-  private:
+private:
     std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
     std::optional<int32_t> bos_id_;
     std::optional<int32_t> eos_id_;

@@ -25,7 +25,7 @@ namespace {
 constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";
 
 class SpmBpeTokenizer final : public Tokenizer {
-  public:
+public:
     explicit SpmBpeTokenizer(const io::Vocab& vocab)
         : tokens_(vocab.tokens),
           scores_(vocab.scores),
@@ -107,10 +107,10 @@ class SpmBpeTokenizer final : public Tokenizer {
     bool add_bos_by_default() const override { return add_bos_; }
     std::string_view kind() const override { return "spm-bpe"; }
 
-  protected:
+protected:
     bool adds_prefix_space() const override { return add_space_prefix_; }
 
-  private:
+private:
     // SentencePiece's Normalizer::Normalize with the identity rule and escape_whitespaces on.
     std::string Normalize(std::string_view text) const {
         size_t pos = 0;

@@ -16,11 +16,11 @@ namespace tenpak::tokenizer::internal {
 
 // Thread safety: immutable after Create.
 class Normalizer {
-  public:
+public:
     static Result<Normalizer> Create(const std::vector<io::NormalizerStep>& steps, const std::string& origin);
     std::string Apply(std::string_view text) const;
 
-  private:
+private:
     struct Step {
         io::NormalizerStep spec;
         std::unique_ptr<Regex> regex;  // kReplace with a regex pattern
@@ -29,7 +29,7 @@ class Normalizer {
 };
 
 class PreTokenizer {
-  public:
+public:
     static Result<PreTokenizer> Create(const std::vector<io::PreTokenizerStep>& steps, const std::string& origin);
 
     // The words of one stretch of normalized text. `at_start`: the stretch begins the input, which
@@ -39,7 +39,7 @@ class PreTokenizer {
     // Whether any step prepends a space (ByteLevel add_prefix_space, Metaspace with a prepend scheme).
     bool adds_prefix_space() const;
 
-  private:
+private:
     struct Step {
         io::PreTokenizerStep spec;
         std::unique_ptr<Regex> regex;  // kSplit with a regex, kDigits, kByteLevel with use_regex

@@ -330,7 +330,7 @@ TEST(HalfReferenceTest, RoundTripsAndValues) {
 // Every kernel table against the reference.
 
 class HalfKernelTest : public ::testing::TestWithParam<Isa> {
-  protected:
+protected:
     const HalfKernels& kernels() const { return HalfKernelsFor(GetParam()); }
 };
 

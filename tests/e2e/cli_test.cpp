@@ -65,6 +65,15 @@ TEST(CliTest, ConvertRoundTripIsBitExact) {
     r = RunTenpak({"inspect", dir.File("half"), "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(nlohmann::json::parse(r.out)["bytes_by_dtype"]["BF16"], 260032 * 2);
+    // A non-empty output folder is not replaced without --force, and is left as it was.
+    testing::WriteFile(dir.File("hf/notes.txt"), "mine");
+    r = RunTenpak({"convert", kBundled, "-o", dir.File("hf")});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
+    EXPECT_EQ(testing::ReadFile(dir.File("hf/notes.txt")), "mine");
+    r = RunTenpak({"convert", kBundled, "-o", dir.File("hf"), "--force"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir.File("hf/notes.txt")));
 }
 
 // A safetensors image from a header text and a data size.

@@ -56,7 +56,8 @@ std::vector<Case> Cases() {
          })},
         {"qwen2_bias", llama([](TinyLlama& s) { s.model_type = "qwen2"; })},
         {"gpt2", [](const std::string& dir) { testing::WriteTinyGpt2(dir, TinyGpt2{}); }},
-        {"gpt2_f16", [](const std::string& dir) {
+        {"gpt2_f16",
+         [](const std::string& dir) {
              TinyGpt2 s;
              s.dtype = DType::kF16;
              testing::WriteTinyGpt2(dir, s);
@@ -141,8 +142,8 @@ TEST(EngineTest, CheckNumericsNamesTheLayer) {
     // Poison layer 1's post-attention norm weight with NaN, in the file itself.
     const std::string path = dir.File("m/model.safetensors");
     std::string bytes = testing::ReadFile(path);
-    auto header = io::ParseSafetensorsHeader(std::span(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()),
-                                             path);
+    auto header =
+        io::ParseSafetensorsHeader(std::span(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()), path);
     ASSERT_TRUE(header.ok());
     for (size_t i = 0; i < header->tensors.size(); ++i) {
         if (header->tensors[i].name != "model.layers.1.post_attention_layernorm.weight") continue;

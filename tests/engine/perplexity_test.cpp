@@ -34,7 +34,9 @@ Loaded Load(const std::string& path, int64_t context) {
     return l;
 }
 
-std::string Text(const std::string& name) { return testing::ReadFile(testing::SourcePath("models/text/" + name)); }
+std::string Text(const std::string& name) {
+    return testing::ReadFile(testing::SourcePath("models/text/" + name));
+}
 
 // shared/data/stories260K/README.md, "llama.cpp reference": llama-perplexity -c 256 -b 256 on the
 // whole TinyStories validation sample. llama.cpp keeps its KV cache in F16, we keep F32.
@@ -47,8 +49,8 @@ class LlamaCppReferenceTest : public ::testing::TestWithParam<Reference> {};
 
 TEST_P(LlamaCppReferenceTest, AgreesWithin0Point2Percent) {
     const Reference ref = GetParam();
-    const std::string path =
-        ref.file == "hf" ? testing::SourcePath("models/stories260K") : testing::SharedData("stories260K/gguf/" + ref.file);
+    const std::string path = ref.file == "hf" ? testing::SourcePath("models/stories260K")
+                                              : testing::SharedData("stories260K/gguf/" + ref.file);
     Loaded l = Load(path, 256);
     PerplexityOptions options;
     options.ctx = 256;
@@ -77,9 +79,9 @@ TEST(PerplexityTest, FormatsAgreeOnOtherWindowsAndTexts) {
     // the llama.cpp figure does not cover.
     const std::string text = Text("tinystories_train_head.txt");
     std::vector<double> ppls;
-    for (const std::string& path : {testing::SourcePath("models/stories260K"),
-                                    testing::SharedData("stories260K/stories260K.bin"),
-                                    testing::SharedData("stories260K/gguf/stories260K-f32.gguf")}) {
+    for (const std::string& path :
+         {testing::SourcePath("models/stories260K"), testing::SharedData("stories260K/stories260K.bin"),
+          testing::SharedData("stories260K/gguf/stories260K-f32.gguf")}) {
         for (int64_t ctx : {64, 128}) {
             Loaded l = Load(path, 512);
             PerplexityOptions options;
@@ -141,7 +143,8 @@ TEST(GenerateTest, GreedyStoryMatchesLlama2cReference) {
     auto r = Generate(*l.engine, *l.tokenizer, "", options, [&](std::string_view s) { streamed += s; });
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(streamed, r->text);
-    EXPECT_EQ(r->text.rfind("Once upon a time, there was a little girl named Lily. She loved to play outside in the park.", 0),
+    EXPECT_EQ(r->text.rfind(
+                  "Once upon a time, there was a little girl named Lily. She loved to play outside in the park.", 0),
               0u)
         << r->text;
 }

@@ -25,7 +25,9 @@ std::vector<double> Load(const model::Model& m, const std::string& name) {
     return {f.begin(), f.end()};
 }
 
-bool Has(const model::Model& m, const std::string& name) { return m.tensors->Find(name) != nullptr; }
+bool Has(const model::Model& m, const std::string& name) {
+    return m.tensors->Find(name) != nullptr;
+}
 
 // y = W x with W [out][in] stored row-major (nn.Linear).
 std::vector<double> Linear(const std::vector<double>& w, const std::vector<double>& x, size_t out) {
@@ -104,7 +106,8 @@ std::vector<double> Attend(const std::vector<double>& q, const Matrix& keys, con
         double sum = 0;
         for (double& s : scores) sum += (s = std::exp(s - max_score));
         for (size_t j = 0; j < keys.size(); ++j) {
-            for (size_t i = 0; i < head_dim; ++i) out[h * head_dim + i] += scores[j] / sum * values[j][g * head_dim + i];
+            for (size_t i = 0; i < head_dim; ++i)
+                out[h * head_dim + i] += scores[j] / sum * values[j][g * head_dim + i];
         }
     }
     return out;
@@ -134,7 +137,8 @@ Matrix LlamaLogits(const model::Model& m, const std::vector<int32_t>& tokens) {
             Rotate(k, kvh, hd, t, c.rope_theta);
             keys[l].push_back(k);
             values[l].push_back(v);
-            Add(x, Linear(Load(m, p + "self_attn.o_proj.weight"), Attend(q, keys[l], values[l], heads, kvh, hd), hidden));
+            Add(x,
+                Linear(Load(m, p + "self_attn.o_proj.weight"), Attend(q, keys[l], values[l], heads, kvh, hd), hidden));
             const std::vector<double> n2 = RmsNorm(x, Load(m, p + "post_attention_layernorm.weight"), c.norm_eps);
             std::vector<double> g = Linear(Load(m, p + "mlp.gate_proj.weight"), n2, c.intermediate_size);
             const std::vector<double> u = Linear(Load(m, p + "mlp.up_proj.weight"), n2, c.intermediate_size);
@@ -165,8 +169,8 @@ Matrix Gpt2Logits(const model::Model& m, const std::vector<int32_t>& tokens) {
             const std::vector<double> q(qkv.begin(), qkv.begin() + hidden);
             keys[l].emplace_back(qkv.begin() + hidden, qkv.begin() + 2 * hidden);
             values[l].emplace_back(qkv.begin() + 2 * hidden, qkv.end());
-            std::vector<double> a = Conv1D(Load(m, p + "attn.c_proj.weight"), Attend(q, keys[l], values[l], heads, heads, hd),
-                                           hidden);
+            std::vector<double> a =
+                Conv1D(Load(m, p + "attn.c_proj.weight"), Attend(q, keys[l], values[l], heads, heads, hd), hidden);
             Add(a, Load(m, p + "attn.c_proj.bias"));
             Add(x, a);
             const std::vector<double> n2 =

@@ -555,7 +555,7 @@ INSTANTIATE_TEST_SUITE_P(Alignment, GgufRoundTripTest, ::testing::Values(32u, 64
 
 // Little-endian byte strings for hand-built files.
 class Bytes {
-  public:
+public:
     Bytes& U8(uint8_t v) { return Raw(std::string(1, static_cast<char>(v))); }
     Bytes& U32(uint32_t v) { return Le(v, 4); }
     Bytes& U64(uint64_t v) { return Le(v, 8); }
@@ -570,7 +570,7 @@ class Bytes {
     }
     const std::string& str() const { return s_; }
 
-  private:
+private:
     Bytes& Le(uint64_t v, int n) {
         for (int i = 0; i < n; ++i) s_.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
         return *this;

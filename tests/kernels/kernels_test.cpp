@@ -85,7 +85,7 @@ constexpr unsigned char kGuardByte = 0xA5;
 // pointer handed to the kernel may be misaligned for T, where a plain dereference is undefined.
 template <typename T>
 class Placed {
-  public:
+public:
     Placed(const std::vector<T>& values, size_t offset)
         : bytes_(64 + offset + values.size() * sizeof(T) + kGuardBytes, kGuardByte), n_(values.size()) {
         start_ = (64 - reinterpret_cast<uintptr_t>(bytes_.data()) % 64) % 64 + offset;
@@ -107,7 +107,7 @@ class Placed {
                            [](unsigned char b) { return b == kGuardByte; });
     }
 
-  private:
+private:
     std::vector<unsigned char> bytes_;
     size_t n_;
     size_t start_ = 0;
@@ -219,7 +219,7 @@ bool SameFloat(float a, float b) {
 }
 
 class InnerKernelTest : public ::testing::TestWithParam<Isa> {
-  protected:
+protected:
     const KernelTable& k() const { return KernelsFor(GetParam()); }
     const KernelTable& ref() const { return KernelsFor(Isa::kRef); }
 
@@ -526,7 +526,7 @@ std::string Describe(const char* fn, DType dtype, Shape s, size_t tokens, size_t
 }
 
 class MatrixTest : public ::testing::Test {
-  protected:
+protected:
     static void SetUpTestSuite() { SetBlasThreads(2); }
 
     // Shapes: tiny, odd, thread-split, and (last) one whose MatMul spans several widening tiles

@@ -424,7 +424,7 @@ TEST(ConvertTest, BadConfigsAndTensorsNameWhatIsWrong) {
 
 // Fails on the n-th tensor read, as a dropped connection or a bad disk would.
 class FailingSource final : public io::TensorSource {
-  public:
+public:
     FailingSource(std::unique_ptr<io::TensorSource> inner, int fail_at) : inner_(std::move(inner)), left_(fail_at) {}
     const std::vector<io::TensorInfo>& tensors() const override { return inner_->tensors(); }
     Result<io::TensorData> Read(const io::TensorInfo& info) const override {
@@ -433,7 +433,7 @@ class FailingSource final : public io::TensorSource {
     }
     std::string origin() const override { return inner_->origin(); }
 
-  private:
+private:
     std::unique_ptr<io::TensorSource> inner_;
     mutable int left_;
 };
@@ -452,10 +452,18 @@ TEST(ConvertTest, FailedWriteLeavesNoOutput) {
     }
     // An existing output is left as it was when the new one fails.
     ASSERT_TRUE(WriteHfFolder(Open(dir.File("src")), dir.File("hf"), Quiet()).ok());
+    // Without `overwrite` a non-empty folder is refused outright.
+    const Result<WriteReport> refused = WriteHfFolder(Open(dir.File("src")), dir.File("hf"), Quiet());
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.status().message().find("--force"), std::string::npos) << refused.status().message();
     const std::string before = testing::ReadFile(dir.File("hf/model.safetensors"));
     Model src = Open(dir.File("src"));
     src.tensors = std::make_unique<FailingSource>(std::move(src.tensors), 3);
-    ASSERT_FALSE(WriteHfFolder(src, dir.File("hf"), Quiet()).ok());
+    WriteOptions overwrite = Quiet();
+    overwrite.overwrite = true;
+    const Result<WriteReport> failed = WriteHfFolder(src, dir.File("hf"), overwrite);
+    ASSERT_FALSE(failed.ok());
+    EXPECT_NE(failed.status().message().find("injected read failure"), std::string::npos);
     EXPECT_EQ(testing::ReadFile(dir.File("hf/model.safetensors")), before);
     EXPECT_EQ(testing::ListDir(dir.path()), (std::vector<std::string>{"hf", "src"}));
 }

@@ -16,7 +16,7 @@
 namespace tenpak {
 
 class Progress {
-  public:
+public:
     enum class Unit : uint8_t { kItems, kBytes };
 
     Progress(std::string label, uint64_t total, Unit unit = Unit::kItems);
@@ -32,7 +32,7 @@ class Progress {
 
     static bool Enabled();
 
-  private:
+private:
     void Draw(bool final);
 
     std::string label_;

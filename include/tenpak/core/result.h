@@ -17,7 +17,7 @@ namespace tenpak {
 
 template <typename T>
 class [[nodiscard]] Result {
-  public:
+public:
     Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor): returned implicitly
     Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
         TP_CHECK(!status_.ok() && "a Result made from a Status must hold an error");
@@ -44,7 +44,7 @@ class [[nodiscard]] Result {
     const T* operator->() const { return &value(); }
     T* operator->() { return &value(); }
 
-  private:
+private:
     std::optional<T> value_;
     Status status_;  // OK when value_ is set
 };

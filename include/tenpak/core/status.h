@@ -33,7 +33,7 @@ enum class StatusCode : uint8_t {
 std::string_view StatusCodeName(StatusCode code);
 
 class [[nodiscard]] Status {
-  public:
+public:
     Status() = default;  // OK
     Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
@@ -60,7 +60,7 @@ class [[nodiscard]] Status {
     // name as an error travels up). An OK status stays OK.
     Status WithContext(std::string_view context) const;
 
-  private:
+private:
     StatusCode code_ = StatusCode::kOk;
     std::string message_;
 };

@@ -16,7 +16,7 @@
 namespace tenpak {
 
 class ThreadPool {
-  public:
+public:
     // `threads` counts the caller: 1 runs everything inline. 0 means every core.
     explicit ThreadPool(size_t threads = 0);
     ~ThreadPool();
@@ -33,7 +33,7 @@ class ThreadPool {
     // The number of cores this process may run on.
     static size_t HardwareThreads();
 
-  private:
+private:
     void WorkerLoop(size_t index);
 
     std::vector<std::thread> workers_;

@@ -20,8 +20,8 @@
 namespace tenpak::engine {
 
 struct EngineOptions {
-    size_t threads = 0;          // 0: every core
-    int64_t context = 0;         // KV cache length; 0: the model's max_position_embeddings
+    size_t threads = 0;           // 0: every core
+    int64_t context = 0;          // KV cache length; 0: the model's max_position_embeddings
     bool check_numerics = false;  // stop at the first NaN/Inf, naming the layer
 };
 

@@ -15,7 +15,7 @@
 namespace tenpak::io {
 
 class AtomicFile {
-  public:
+public:
     // Creates "<dir>/.<name>.tmp-<pid>-<n>" for `path`.
     static Result<AtomicFile> Create(const std::string& path);
     AtomicFile(AtomicFile&& other) noexcept;
@@ -39,7 +39,7 @@ class AtomicFile {
     const std::string& path() const { return path_; }
     const std::string& temp_path() const { return temp_path_; }
 
-  private:
+private:
     AtomicFile() = default;
     void Discard();
 
@@ -49,11 +49,13 @@ class AtomicFile {
     uint64_t size_ = 0;
 };
 
-// A directory built under a temporary name and moved into place by Commit(). An existing
-// destination directory is replaced (the old one is removed only after the new one is in place).
+// A directory built under a temporary name and moved into place by Commit(). An existing empty
+// destination is replaced; a non-empty one only with `replace_existing` (a mistyped output path
+// must not wipe a folder of other files), and then the old one is removed only after the new one
+// is in place.
 class AtomicDirectory {
-  public:
-    static Result<AtomicDirectory> Create(const std::string& path);
+public:
+    static Result<AtomicDirectory> Create(const std::string& path, bool replace_existing = false);
     AtomicDirectory(AtomicDirectory&& other) noexcept;
     AtomicDirectory& operator=(AtomicDirectory&& other) noexcept;
     AtomicDirectory(const AtomicDirectory&) = delete;
@@ -67,7 +69,7 @@ class AtomicDirectory {
     Status WriteFile(const std::string& name, std::string_view content) const;
     Status Commit();
 
-  private:
+private:
     AtomicDirectory() = default;
     void Discard();
 

@@ -45,7 +45,7 @@ std::string_view GgufTypeName(GgufType type);
 
 // One metadata value: a scalar, a string, or an array of values of one type (arrays may nest).
 class GgufValue {
-  public:
+public:
     struct Array {
         GgufType element_type = GgufType::kU8;
         std::vector<GgufValue> items;
@@ -84,7 +84,7 @@ class GgufValue {
     // Short text for `tenpak inspect`: scalars in full, arrays as "[string x 512]" plus the first items.
     std::string Describe() const;
 
-  private:
+private:
     using Payload = std::variant<uint64_t, int64_t, double, bool, std::string, std::shared_ptr<const Array>>;
     // Constructs the payload in place (a by-value Payload parameter trips GCC 12's
     // -Wmaybe-uninitialized under ASan).
@@ -120,7 +120,7 @@ Result<GgufHeader> ParseGgufHeader(std::span<const std::byte> file, std::string_
 
 // A GGUF file as a TensorSource (mmap'd; Read() returns views of the stored bytes).
 class GgufReader final : public TensorSource {
-  public:
+public:
     static Result<std::unique_ptr<GgufReader>> Open(const std::string& path);
 
     const std::vector<TensorInfo>& tensors() const override { return header_.tensors; }
@@ -133,7 +133,7 @@ class GgufReader final : public TensorSource {
     const GgufMetadata& metadata() const { return header_.metadata; }
     uint32_t version() const { return header_.version; }
 
-  private:
+private:
     // Position of `info` in header_.tensors (by address when it is one of ours, else by name);
     // tensors().size() when absent.
     size_t IndexOf(const TensorInfo& info) const;
@@ -149,7 +149,7 @@ class GgufReader final : public TensorSource {
 // tensor's data aligned to `alignment`, in plan order; Write() fills in data; Finish() commits.
 // general.alignment is added to the metadata when alignment != 32.
 class GgufWriter final : public TensorSink {
-  public:
+public:
     static Result<std::unique_ptr<GgufWriter>> Create(const std::string& path, GgufMetadata metadata,
                                                       uint32_t alignment = kGgufDefaultAlignment);
     ~GgufWriter() override;
@@ -158,7 +158,7 @@ class GgufWriter final : public TensorSink {
     Status Write(std::string_view name, std::span<const std::byte> data) override;
     Status Finish() override;
 
-  private:
+private:
     struct Impl;
     explicit GgufWriter(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

@@ -49,7 +49,7 @@ struct Llama2cHeader {
 Result<Llama2cHeader> ParseLlama2cHeader(std::span<const std::byte> file, std::string_view origin);
 
 class Llama2cReader final : public TensorSource {
-  public:
+public:
     static Result<std::unique_ptr<Llama2cReader>> Open(const std::string& path);
 
     const std::vector<TensorInfo>& tensors() const override { return tensors_; }
@@ -59,7 +59,7 @@ class Llama2cReader final : public TensorSource {
     void Release(const TensorInfo& info) const override;
     const Llama2cHeader& header() const { return header_; }
 
-  private:
+private:
     Llama2cReader() = default;
 
     std::shared_ptr<const MappedFile> file_;

@@ -14,7 +14,7 @@
 namespace tenpak::io {
 
 class MappedFile {
-  public:
+public:
     // kNotFound / kIOError name the path and the OS's reason.
     static Result<std::shared_ptr<const MappedFile>> Open(const std::string& path);
     ~MappedFile();
@@ -28,7 +28,7 @@ class MappedFile {
     // (madvise MADV_DONTNEED); the next access faults them back in from the page cache.
     void Release(uint64_t offset, uint64_t size) const;
 
-  private:
+private:
     MappedFile(std::string path, const std::byte* data, size_t size)
         : path_(std::move(path)), data_(data), size_(size) {}
 

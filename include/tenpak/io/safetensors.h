@@ -48,7 +48,7 @@ Result<SafetensorsHeader> ParseSafetensorsHeaderPrefix(std::span<const std::byte
 
 // One .safetensors file as a TensorSource; Read() returns views into the mmap.
 class SafetensorsReader final : public TensorSource {
-  public:
+public:
     static Result<std::unique_ptr<SafetensorsReader>> Open(const std::string& path);
 
     const std::vector<TensorInfo>& tensors() const override { return header_.tensors; }
@@ -58,7 +58,7 @@ class SafetensorsReader final : public TensorSource {
     void Release(const TensorInfo& info) const override;
     const std::map<std::string, std::string>& metadata() const { return header_.metadata; }
 
-  private:
+private:
     SafetensorsReader(std::shared_ptr<const MappedFile> file, SafetensorsHeader header);
 
     std::shared_ptr<const MappedFile> file_;
@@ -69,7 +69,7 @@ class SafetensorsReader final : public TensorSource {
 // A sharded checkpoint: `model.safetensors.index.json` and the shards its weight_map names.
 // Index and shards must agree exactly (every mapped tensor in its shard, no unmapped tensors).
 class ShardedSafetensorsSource final : public TensorSource {
-  public:
+public:
     static Result<std::unique_ptr<ShardedSafetensorsSource>> Open(const std::string& index_path);
 
     const std::vector<TensorInfo>& tensors() const override { return tensors_; }
@@ -79,7 +79,7 @@ class ShardedSafetensorsSource final : public TensorSource {
     void Release(const TensorInfo& info) const override;
     size_t shard_count() const { return shards_.size(); }
 
-  private:
+private:
     ShardedSafetensorsSource() = default;
 
     std::string index_path_;
@@ -93,7 +93,7 @@ class ShardedSafetensorsSource final : public TensorSource {
 // Within the file tensors are ordered by element size (largest first), then name, as the
 // reference writer does, so every tensor is naturally aligned in an mmap.
 class SafetensorsWriter final : public TensorSink {
-  public:
+public:
     static Result<std::unique_ptr<SafetensorsWriter>> Create(const std::string& path,
                                                              std::map<std::string, std::string> metadata);
     ~SafetensorsWriter() override;
@@ -102,7 +102,7 @@ class SafetensorsWriter final : public TensorSink {
     Status Write(std::string_view name, std::span<const std::byte> data) override;
     Status Finish() override;
 
-  private:
+private:
     struct Impl;
     explicit SafetensorsWriter(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
@@ -113,7 +113,7 @@ class SafetensorsWriter final : public TensorSink {
 // Shards are filled greedily in plan order; a tensor larger than the limit gets its own shard.
 // The folder must exist (callers use an AtomicDirectory for the whole-folder atomicity).
 class ShardedSafetensorsWriter final : public TensorSink {
-  public:
+public:
     struct Options {
         uint64_t max_shard_bytes = kDefaultMaxShardBytes;
         std::map<std::string, std::string> metadata = {{"format", "pt"}};
@@ -128,7 +128,7 @@ class ShardedSafetensorsWriter final : public TensorSink {
     // Shard file names chosen by Begin().
     std::vector<std::string> shard_names() const;
 
-  private:
+private:
     ShardedSafetensorsWriter(std::string dir, Options options) : dir_(std::move(dir)), options_(std::move(options)) {}
 
     std::string dir_;

@@ -31,7 +31,7 @@ struct TensorInfo {
 // The bytes of one tensor: a view into memory the source keeps alive (an mmap'd file), or a buffer
 // it owns (data that had to be transformed or fetched). Cheap to move; copying shares ownership.
 class TensorData {
-  public:
+public:
     TensorData() = default;
     static TensorData View(std::span<const std::byte> bytes, std::shared_ptr<const void> keep_alive);
     static TensorData Own(std::vector<std::byte> bytes);
@@ -45,7 +45,7 @@ class TensorData {
         return {reinterpret_cast<const T*>(bytes_.data()), bytes_.size() / sizeof(T)};
     }
 
-  private:
+private:
     std::span<const std::byte> bytes_;
     std::shared_ptr<const void> owner_;
 };
@@ -56,7 +56,7 @@ class TensorData {
 // Data returned by Read() stays valid as long as the TensorData lives, even after the source is
 // destroyed.
 class TensorSource {
-  public:
+public:
     virtual ~TensorSource() = default;
 
     // Every tensor, in the source's own order. Listing reads no tensor data.
@@ -87,7 +87,7 @@ class TensorSource {
 //
 // Thread safety: none; use from one thread.
 class TensorSink {
-  public:
+public:
     virtual ~TensorSink() = default;
     virtual Status Begin(const std::vector<TensorInfo>& plan) = 0;
     // REQUIRES: name was in the plan and has not been written; data.size() == planned nbytes.

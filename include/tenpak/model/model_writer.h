@@ -20,6 +20,8 @@ struct WriteOptions {
     // biases) in F32 whatever is asked, as llama.cpp's converters do.
     std::optional<DType> dtype;
     uint64_t max_shard_bytes = io::kDefaultMaxShardBytes;
+    // Replace an existing non-empty output folder (a file output is always replaced atomically).
+    bool overwrite = false;
     bool progress = true;
 };
 

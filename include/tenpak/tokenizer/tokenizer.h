@@ -35,7 +35,7 @@ struct Model;
 namespace tenpak::tokenizer {
 
 class Tokenizer {
-  public:
+public:
     virtual ~Tokenizer() = default;
 
     // Token ids of `text`; with `add_bos`, the BOS id first when the vocabulary has one.
@@ -63,7 +63,7 @@ class Tokenizer {
     // tokenizer keeps s's whitespace (docs/tokenizers.md lists where SentencePiece does not).
     std::string Decode(std::span<const int32_t> ids) const;
 
-  protected:
+protected:
     // Whether Encode puts a space in front of the text (Decode then removes one).
     virtual bool adds_prefix_space() const { return false; }
 };

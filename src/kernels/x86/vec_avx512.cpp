@@ -11,8 +11,8 @@
 
 // GCC 12's AVX-512 headers build "undefined" vectors as `__m512i __Y = __Y;`, which trips
 // -Wmaybe-uninitialized once inlined (GCC bug 105593, fixed in GCC 13), and plain -Wuninitialized
-// for some (_mm512_reduce_add_ps, _mm512_shuffle_f32x4); the warnings are about the header, not
-// this code, and are reported at the header's lines, which these pragmas cover.
+// for _mm512_reduce_add_ps; the warnings are about the header, not this code, and are reported at
+// the header's lines, which these pragmas cover.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
