@@ -24,6 +24,7 @@ struct KvCache {
 // Buffers reused across calls; sized for the largest token count seen.
 struct Scratch {
     std::vector<float> normed, q, k, v, attention, mlp_a, mlp_b;
+    std::vector<float> scores;  // attention scores of one head, [tokens, positions]
 };
 
 // y = x W^T (+ b) for `tokens` rows of x: matrix-vector for one token, sgemm for more.

@@ -36,7 +36,7 @@ public:
             std::copy(row + 2 * hidden, row + 3 * hidden, cache.v.data() + (first_position + t) * hidden);
         }
         Attention(s.q.data(), cache.k.data(), cache.v.data(), tokens, first_position, c_.num_heads, c_.num_heads,
-                  c_.head_dim, s.attention.data(), pool_);
+                  c_.head_dim, s.attention.data(), s.scores);
         ApplyLinear(lw.o, s.attention.data(), tokens, s.normed.data(), pool_);
         AddInPlace(x, s.normed.data(), tokens * hidden);
 

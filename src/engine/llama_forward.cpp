@@ -37,7 +37,7 @@ public:
         rope_.Apply(s.q.data(), tokens, c_.num_heads, first_position);
         rope_.Apply(k_rows, tokens, c_.num_kv_heads, first_position);
         Attention(s.q.data(), cache.k.data(), cache.v.data(), tokens, first_position, c_.num_heads, c_.num_kv_heads,
-                  c_.head_dim, s.attention.data(), pool_);
+                  c_.head_dim, s.attention.data(), s.scores);
         ApplyLinear(lw.o, s.attention.data(), tokens, s.normed.data(), pool_);
         AddInPlace(x, s.normed.data(), tokens * hidden);
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numbers>
 
+#include <cblas.h>
+
 #include "tenpak/kernels/kernels.h"
 
 namespace tenpak::engine::internal {
@@ -92,40 +94,34 @@ void Rope::Apply(float* x, int64_t tokens, int64_t heads, int64_t first_position
 }
 
 void Attention(const float* q, const float* k_cache, const float* v_cache, int64_t tokens, int64_t first_position,
-               int64_t heads, int64_t kv_heads, int64_t head_dim, float* out, ThreadPool& pool) {
-    const kernels::KernelTable& k = kernels::SelectedKernels();
+               int64_t heads, int64_t kv_heads, int64_t head_dim, float* out, std::vector<float>& scores) {
+    // Per head, two sgemm calls over the cache rows [0, len): S = scale * Q_h K_g^T, then causal
+    // mask and softmax of each row, then O_h = S V_g. The caches hold the kv heads side by side, so
+    // a head's keys are a strided sub-matrix (ld = kv_dim) that sgemm reads in place. Heads run one
+    // after another; OpenBLAS spreads each product over its threads.
     const int64_t group = heads / kv_heads;
     const int64_t kv_dim = kv_heads * head_dim;
+    const int64_t q_dim = heads * head_dim;
+    const int64_t len = first_position + tokens;
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-    const int64_t max_len = first_position + tokens;
-    // One score row per thread.
-    std::vector<std::vector<float>> scratch(pool.size(), std::vector<float>(static_cast<size_t>(max_len)));
-    pool.ParallelFor(static_cast<size_t>(tokens * heads), [&](size_t begin, size_t end, size_t thread) {
-        float* scores = scratch[thread].data();
-        for (size_t job = begin; job < end; ++job) {
-            const int64_t t = static_cast<int64_t>(job) / heads;
-            const int64_t h = static_cast<int64_t>(job) % heads;
-            const int64_t kv = h / group;
-            const int64_t len = first_position + t + 1;  // causal: positions 0 .. own
-            const float* qh = q + (t * heads + h) * head_dim;
-            float max_score = -INFINITY;
-            for (int64_t j = 0; j < len; ++j) {
-                scores[j] = k.dot_f32(k_cache + j * kv_dim + kv * head_dim, qh, static_cast<size_t>(head_dim)) * scale;
-                max_score = std::max(max_score, scores[j]);
-            }
-            float sum = 0;
-            for (int64_t j = 0; j < len; ++j) {
-                scores[j] = std::exp(scores[j] - max_score);
-                sum += scores[j];
-            }
-            float* oh = out + (t * heads + h) * head_dim;
-            std::fill(oh, oh + head_dim, 0.0f);
-            const float inv = 1.0f / sum;
-            for (int64_t j = 0; j < len; ++j) {
-                k.axpy_f32(scores[j] * inv, v_cache + j * kv_dim + kv * head_dim, oh, static_cast<size_t>(head_dim));
-            }
+    scores.resize(static_cast<size_t>(tokens * len));
+    const auto softmax = kernels::SelectedKernels().softmax_f32;
+    for (int64_t h = 0; h < heads; ++h) {
+        const float* k = k_cache + (h / group) * head_dim;
+        const float* v = v_cache + (h / group) * head_dim;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(tokens), static_cast<int>(len),
+                    static_cast<int>(head_dim), scale, q + h * head_dim, static_cast<int>(q_dim), k,
+                    static_cast<int>(kv_dim), 0.0f, scores.data(), static_cast<int>(len));
+        for (int64_t t = 0; t < tokens; ++t) {
+            float* row = scores.data() + t * len;
+            const int64_t visible = first_position + t + 1;  // causal: positions 0 .. own
+            softmax(row, static_cast<size_t>(visible));
+            std::fill(row + visible, row + len, 0.0f);
         }
-    });
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(tokens), static_cast<int>(head_dim),
+                    static_cast<int>(len), 1.0f, scores.data(), static_cast<int>(len), v, static_cast<int>(kv_dim), 0.0f,
+                    out + h * head_dim, static_cast<int>(q_dim));
+    }
 }
 
 void SiluMul(float* a, const float* b, int64_t n) {

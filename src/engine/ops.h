@@ -37,8 +37,9 @@ private:
 // Causal attention of `tokens` queries (positions first_position ...) over the KV cache rows
 // [0, first_position + t] of one layer. q and out are [tokens, heads * head_dim]; the caches are
 // [context, kv_heads * head_dim]. Heads share kv heads in groups (grouped-query attention).
+// `scores` is scratch, resized as needed.
 void Attention(const float* q, const float* k_cache, const float* v_cache, int64_t tokens, int64_t first_position,
-               int64_t heads, int64_t kv_heads, int64_t head_dim, float* out, ThreadPool& pool);
+               int64_t heads, int64_t kv_heads, int64_t head_dim, float* out, std::vector<float>& scores);
 
 // a[i] = silu(a[i]) * b[i]  (SwiGLU)
 void SiluMul(float* a, const float* b, int64_t n);

@@ -45,9 +45,11 @@ struct Reference {
     double ppl;
 };
 
-class LlamaCppReferenceTest : public ::testing::TestWithParam<Reference> {};
+// Suites named Slow* run in the Release test run only (scripts/test.sh leaves them out under the
+// sanitizers, where they would take minutes).
+class SlowLlamaCppReferenceTest : public ::testing::TestWithParam<Reference> {};
 
-TEST_P(LlamaCppReferenceTest, AgreesWithin0Point2Percent) {
+TEST_P(SlowLlamaCppReferenceTest, AgreesWithin0Point2Percent) {
     const Reference ref = GetParam();
     const std::string path = ref.file == "hf" ? testing::SourcePath("models/stories260K")
                                               : testing::SharedData("stories260K/gguf/" + ref.file);
@@ -63,7 +65,7 @@ TEST_P(LlamaCppReferenceTest, AgreesWithin0Point2Percent) {
                 100 * (r->ppl / ref.ppl - 1));
 }
 
-INSTANTIATE_TEST_SUITE_P(Stories260K, LlamaCppReferenceTest,
+INSTANTIATE_TEST_SUITE_P(Stories260K, SlowLlamaCppReferenceTest,
                          ::testing::Values(Reference{"hf", 4.8752}, Reference{"stories260K-f32.gguf", 4.8752},
                                            Reference{"stories260K-f16.gguf", 4.8750}),
                          [](const ::testing::TestParamInfo<Reference>& p) {
@@ -74,7 +76,31 @@ INSTANTIATE_TEST_SUITE_P(Stories260K, LlamaCppReferenceTest,
                              return name;
                          });
 
-TEST(PerplexityTest, FormatsAgreeOnOtherWindowsAndTexts) {
+TEST(SlowPerplexityTest, MatchesLlamaCppToFourDecimalsWithItsTokenization) {
+    // llama.cpp does not collapse runs of spaces for a GGUF vocabulary that does not say to, while
+    // SentencePiece (our reference tokenizer, tok512.model) does; the sample has 6 double spaces, so
+    // llama.cpp's token stream is 6 tokens longer and its windows fall elsewhere. Tokenized
+    // llama.cpp's way, the engine reproduces llama.cpp's figures to the 4 decimals it prints.
+    for (const Reference& ref : {Reference{"stories260K-f32.gguf", 4.8752}, Reference{"stories260K-f16.gguf", 4.8750}}) {
+        Loaded l = Load(testing::SharedData("stories260K/gguf/" + ref.file), 256);
+        io::Vocab vocab = *l.model->vocab;
+        vocab.remove_extra_whitespaces = false;
+        auto tokenizer = tokenizer::TokenizerFromVocab(vocab);
+        ASSERT_TRUE(tokenizer.ok());
+        std::string text = Text("tinystories_val.txt");
+        text.pop_back();  // llama-perplexity drops the trailing newline
+        const std::vector<int32_t> tokens = (*tokenizer)->Encode(text, true);
+        EXPECT_EQ(tokens.size(), 393018u);
+        PerplexityOptions options;
+        options.ctx = 256;
+        auto r = PerplexityOfTokens(*l.engine, tokens, 1, options);
+        ASSERT_TRUE(r.ok());
+        EXPECT_NEAR(r->ppl, ref.ppl, 0.00005 + 1e-6) << ref.file;
+        std::printf("[ %s, llama.cpp tokenization ] ppl %.5f (llama.cpp %.4f)\n", ref.file.c_str(), r->ppl, ref.ppl);
+    }
+}
+
+TEST(SlowPerplexityTest, FormatsAgreeOnOtherWindowsAndTexts) {
     // The same weights in three containers give the same perplexity, at window sizes and on a text
     // the llama.cpp figure does not cover.
     const std::string text = Text("tinystories_train_head.txt");

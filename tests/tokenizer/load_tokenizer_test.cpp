@@ -61,7 +61,15 @@ std::string CopyBundled(const TempDir& dir) {
 }
 
 TEST(LoadTokenizerTest, PicksTheBestSourceEachInputHas) {
-    EXPECT_EQ(Load(Open(SourcePath("models/stories260K")))->kind(), "sentencepiece");  // tokenizer.model
+    // The bundled folder carries tokenizer.json and tokenizer.model: the fast-tokenizer file wins,
+    // as in transformers; without it, tokenizer.model is run by libsentencepiece.
+    EXPECT_EQ(Load(Open(SourcePath("models/stories260K")))->kind(), "hf-bpe");
+    {
+        TempDir only_model;
+        const std::string copy = CopyBundled(only_model);
+        fs::remove(copy + "/tokenizer.json");
+        EXPECT_EQ(Load(Open(copy))->kind(), "sentencepiece");
+    }
     EXPECT_EQ(Load(Open(SharedData("stories260K/stories260K.bin")))->kind(),
               "sentencepiece");  // tok512.model beside it
     auto gguf = Load(Open(SharedData("stories260K/gguf/stories260K-f32.gguf")));
@@ -69,9 +77,10 @@ TEST(LoadTokenizerTest, PicksTheBestSourceEachInputHas) {
     EXPECT_EQ(gguf->eos_id(), std::optional<int32_t>(2));
     EXPECT_EQ(SampleIds(*gguf), ReferenceIds());
 
-    // tokenizer.json wins over tokenizer.model.
+    // A tokenizer.json written from the llama2.c vocabulary wins over tokenizer.model too.
     TempDir dir;
     const std::string hf = CopyBundled(dir);
+    fs::remove(hf + "/tokenizer.json");
     Result<io::Vocab> vocab = io::ReadLlama2cTokenizer(SharedData("stories260K/tok512.bin"));
     ASSERT_TRUE(vocab.ok());
     testing::WriteFile(hf + "/tokenizer.json", *io::WriteTokenizerJson(*vocab));

@@ -33,6 +33,9 @@ struct KernelTable {
     void (*axpy_f32)(float a, const float* w, float* y, size_t n);
     void (*axpy_f16)(float a, const uint16_t* w, float* y, size_t n);
     void (*axpy_bf16)(float a, const uint16_t* w, float* y, size_t n);
+    // x[j] = exp(x[j] - max) / sum_k exp(x[k] - max), in place; n >= 1. The vector tables compute
+    // exp with a polynomial (within 2 ulp of std::exp); the reference uses std::exp.
+    void (*softmax_f32)(float* x, size_t n);
 };
 
 const KernelTable& KernelsFor(Isa isa);  // REQUIRES IsaSupported(isa)

@@ -13,6 +13,7 @@
 // offset), so elements are read and written through memcpy, which has no alignment requirement.
 // std::fma is glibc's fmaf, which uses the FMA instruction when the CPU has one (an ifunc), so this
 // table is slow but not absurdly so when TENPAK_KERNELS=ref forces it.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -55,6 +56,18 @@ void Axpy(float a, const W* w, float* y, size_t n) {
     }
 }
 
+void Softmax(float* x, size_t n) {
+    float max_value = x[0];
+    for (size_t j = 1; j < n; ++j) max_value = std::max(max_value, x[j]);
+    float sum = 0.0f;
+    for (size_t j = 0; j < n; ++j) {
+        x[j] = std::exp(x[j] - max_value);
+        sum += x[j];
+    }
+    const float inv = 1.0f / sum;
+    for (size_t j = 0; j < n; ++j) x[j] *= inv;
+}
+
 }  // namespace
 
 const KernelTable kKernelTableRef = {
@@ -65,6 +78,7 @@ const KernelTable kKernelTableRef = {
     Axpy<float, WidenF32>,
     Axpy<uint16_t, WidenF16>,
     Axpy<uint16_t, WidenBF16>,
+    Softmax,
 };
 
 }  // namespace tenpak::kernels
