@@ -1,5 +1,7 @@
 #include "cli/inference_setup.h"
 
+#include <cstdio>
+
 namespace tenpak::cli {
 
 void AddInferenceOptions(CLI::App& cmd, InferenceArgs& args) {
@@ -21,6 +23,11 @@ Result<Inference> OpenForInference(const InferenceArgs& args, int64_t context, b
         out.tokenizer = std::move(tok).value();
     } else if (need_tokenizer) {
         return tok.status();
+    }
+    const int64_t trained = out.model->config.max_position_embeddings;
+    if (context > trained && out.model->config.architecture != "gpt2") {
+        std::fprintf(stderr, "tenpak: warning: --ctx %lld is longer than the %lld tokens the model was trained on\n",
+                     static_cast<long long>(context), static_cast<long long>(trained));
     }
     engine::EngineOptions options;
     options.threads = args.threads;
