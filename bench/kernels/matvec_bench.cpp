@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "bench_context.h"
+#include "common/stream_sum.h"
 #include "tenpak/core/cpu_features.h"
 #include "tenpak/core/half.h"
 #include "tenpak/core/thread_pool.h"
@@ -80,57 +81,10 @@ private:
     std::unique_ptr<char, Free> data_;
 };
 
-// ---- The streaming-read baseline ------------------------------------------------------------
-//
-// GCC vector types in functions compiled for a target: plain unaligned vector loads and adds at
-// that width, without immintrin.h (which only the src/**/*_avx*.cpp files include). Eight
-// independent sums keep enough loads in flight that memory, not the add latency, sets the pace.
-// `bytes` is a multiple of 8 vectors.
+// ---- The streaming-read baseline (bench/common/stream_sum.h) ---------------------------------
 
-constexpr size_t kStreamAccumulators = 8;
-
-__attribute__((target("avx512f"))) float StreamSum512(const char* p, size_t bytes) {
-    using Vec = float __attribute__((vector_size(64)));
-    Vec acc[kStreamAccumulators] = {};
-    for (size_t i = 0; i < bytes; i += sizeof(Vec) * kStreamAccumulators) {
-        for (size_t k = 0; k < kStreamAccumulators; ++k) {
-            Vec v;
-            std::memcpy(&v, p + i + k * sizeof(Vec), sizeof(Vec));
-            acc[k] += v;
-        }
-    }
-    for (size_t k = 1; k < kStreamAccumulators; ++k) acc[0] += acc[k];
-    float sum = 0;
-    for (size_t lane = 0; lane < sizeof(Vec) / sizeof(float); ++lane) sum += acc[0][lane];
-    return sum;
-}
-
-__attribute__((target("avx2"))) float StreamSum256(const char* p, size_t bytes) {
-    using Vec = float __attribute__((vector_size(32)));
-    Vec acc[kStreamAccumulators] = {};
-    for (size_t i = 0; i < bytes; i += sizeof(Vec) * kStreamAccumulators) {
-        for (size_t k = 0; k < kStreamAccumulators; ++k) {
-            Vec v;
-            std::memcpy(&v, p + i + k * sizeof(Vec), sizeof(Vec));
-            acc[k] += v;
-        }
-    }
-    for (size_t k = 1; k < kStreamAccumulators; ++k) acc[0] += acc[k];
-    float sum = 0;
-    for (size_t lane = 0; lane < sizeof(Vec) / sizeof(float); ++lane) sum += acc[0][lane];
-    return sum;
-}
-
-struct StreamReader {
-    const char* name;
-    float (*sum)(const char*, size_t);
-    size_t block;  // bytes per loop iteration: chunks handed to threads are multiples of it
-};
-
-StreamReader BestStreamReader() {
-    if (IsaSupported(Isa::kAvx512)) return {"avx512 read", StreamSum512, 64 * kStreamAccumulators};
-    return {"avx2 read", StreamSum256, 32 * kStreamAccumulators};
-}
+using bench::BestStreamReader;
+using bench::StreamReader;
 
 // Reads `bytes` (a multiple of the reader's block) split across the pool like MatVec splits rows.
 float StreamRead(const StreamReader& reader, ThreadPool& pool, const char* p, size_t bytes) {
@@ -139,7 +93,8 @@ float StreamRead(const StreamReader& reader, ThreadPool& pool, const char* p, si
     pool.ParallelFor(
         blocks,
         [&](size_t begin, size_t end, size_t thread) {
-            partial[thread] = reader.sum(p + begin * reader.block, (end - begin) * reader.block);
+            partial[thread] =
+                reader.sum(reinterpret_cast<const std::byte*>(p) + begin * reader.block, (end - begin) * reader.block);
         },
         64);
     float total = 0;

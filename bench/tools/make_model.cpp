@@ -3,6 +3,14 @@
 // bench/io/convert_bench.sh; handy for trying TenPak on something big without downloading it.
 //
 //   make_model OUT_DIR --bytes 1GB [--dtype f32|f16|bf16] [--seed 1] [--max-shard-size 5GB] [--json]
+//   make_model OUT_DIR --hidden 2048 [--intermediate 5632] [--layers 22] [--heads 32] [--kv-heads 4]
+//                      [--vocab 32000] [--context 2048] [--dtype ...] ...
+//
+// The second form gives the shapes explicitly instead of a size (the line above is TinyLlama-1.1B's
+// shape, which bench/engine/engine_bench.sh uses); what is not given defaults as described below for
+// the hidden size asked for (intermediate 8/3 x hidden rounded up to 256, hidden / 128 layers,
+// kv heads = heads), and nothing is trimmed. --context (max_position_embeddings, default 4096)
+// applies to both forms.
 //
 // Shapes follow the Llama family, scaled to the size: the hidden size is the one whose layer count
 // comes closest to Llama's proportion (hidden / 128 layers: 4096 and 32 for 7B), head_dim 64 (128
@@ -160,7 +168,15 @@ void FillUniform(Rng& rng, float center, float half_width, float* out, size_t n)
 
 struct Args {
     std::string out_dir;
-    std::string bytes;
+    std::string bytes;  // empty when the shapes are given (--hidden ...)
+    // Explicit shapes (0: not given).
+    int64_t hidden = 0;
+    int64_t intermediate = 0;
+    int64_t layers = 0;
+    int64_t heads = 0;
+    int64_t kv_heads = 0;
+    int64_t vocab = 0;
+    int64_t context = 0;
     std::string dtype = "f32";
     uint64_t seed = 1;
     std::string max_shard_size = "5GB";
@@ -223,16 +239,50 @@ Status WriteTensors(const std::vector<io::TensorInfo>& plan, DType dtype, uint64
 
 Status WriteFolder(const Args& args, const std::vector<io::TensorInfo>& plan, const LlamaDims& dims, DType dtype);
 
+// The shapes given with --hidden (header comment), checked.
+Result<LlamaDims> ExplicitDims(const Args& args) {
+    const int64_t hidden = args.hidden;
+    if (hidden <= 0 || hidden > kMaxHidden) {
+        return Status::InvalidArgument("--hidden must be in [1, " + std::to_string(kMaxHidden) + "]");
+    }
+    LlamaDims d;
+    d.hidden = hidden;
+    d.heads =
+        args.heads > 0 ? args.heads : std::max<int64_t>(1, hidden / (hidden >= 2048 && hidden % 128 == 0 ? 128 : 64));
+    d.kv_heads = args.kv_heads > 0 ? args.kv_heads : d.heads;
+    d.vocab = args.vocab > 0 ? args.vocab : kVocab;
+    d.intermediate = args.intermediate > 0 ? args.intermediate : RoundUp(8 * hidden / 3, kIntermediateMultiple);
+    d.layers = args.layers > 0 ? args.layers : std::max<int64_t>(1, hidden / kHiddenPerLayer);
+    if (hidden % d.heads != 0 || d.head_dim() % 2 != 0) {
+        return Status::InvalidArgument("--heads " + std::to_string(d.heads) + " must divide --hidden " +
+                                       std::to_string(hidden) + " into an even head size (rotary embeddings)");
+    }
+    if (d.heads % d.kv_heads != 0) {
+        return Status::InvalidArgument("--kv-heads " + std::to_string(d.kv_heads) + " must divide --heads " +
+                                       std::to_string(d.heads));
+    }
+    if (d.intermediate > 16 * kMaxHidden || d.layers > 1024 || d.vocab > (int64_t{1} << 24)) {
+        return Status::InvalidArgument("--intermediate, --layers or --vocab is too large");
+    }
+    return d;
+}
+
 Result<Written> MakeModel(const Args& args) {
     const auto start = std::chrono::steady_clock::now();
-    TP_ASSIGN_OR_RETURN(const uint64_t target_bytes, io::ParseByteSize(args.bytes));
     TP_RETURN_IF_ERROR(io::ParseByteSize(args.max_shard_size).status());
     TP_ASSIGN_OR_RETURN(const DType dtype, ParseDType(args.dtype));
-    const uint64_t elem_bytes = Traits(dtype).block_bytes;
-    if (target_bytes / elem_bytes > static_cast<uint64_t>(INT64_MAX) / 4) {
-        return Status::InvalidArgument("--bytes " + args.bytes + " is too large");
+    LlamaDims dims;
+    if (args.hidden > 0) {
+        TP_ASSIGN_OR_RETURN(dims, ExplicitDims(args));
+    } else {
+        TP_ASSIGN_OR_RETURN(const uint64_t target_bytes, io::ParseByteSize(args.bytes));
+        const uint64_t elem_bytes = Traits(dtype).block_bytes;
+        if (target_bytes / elem_bytes > static_cast<uint64_t>(INT64_MAX) / 4) {
+            return Status::InvalidArgument("--bytes " + args.bytes + " is too large");
+        }
+        TP_ASSIGN_OR_RETURN(dims, PickDims(static_cast<int64_t>(target_bytes / elem_bytes), dtype));
     }
-    TP_ASSIGN_OR_RETURN(const LlamaDims dims, PickDims(static_cast<int64_t>(target_bytes / elem_bytes), dtype));
+    if (args.context > 0) dims.context = args.context;
 
     Written written;
     written.dims = dims;
@@ -292,6 +342,9 @@ void Print(const Args& args, const Written& w) {
                                             {"intermediate_size", w.dims.intermediate},
                                             {"num_hidden_layers", w.dims.layers},
                                             {"num_attention_heads", w.dims.heads},
+                                            {"num_key_value_heads", w.dims.kv_heads},
+                                            {"head_dim", w.dims.head_dim()},
+                                            {"max_position_embeddings", w.dims.context},
                                             {"vocab_size", w.dims.vocab},
                                             {"dtype", DTypeName(w.dtype)},
                                             {"parameters", w.parameters},
@@ -305,13 +358,14 @@ void Print(const Args& args, const Written& w) {
         return;
     }
     std::printf(
-        "make_model: %s %s: llama, hidden %lld, intermediate %lld, %lld layers, %lld heads, vocab %lld; "
+        "make_model: %s %s: llama, hidden %lld, intermediate %lld, %lld layers, %lld heads%s, vocab %lld; "
         "%llu parameters in %s, %llu tensor bytes",
         args.dry_run ? "would write" : "wrote", args.out_dir.c_str(), static_cast<long long>(w.dims.hidden),
         static_cast<long long>(w.dims.intermediate), static_cast<long long>(w.dims.layers),
-        static_cast<long long>(w.dims.heads), static_cast<long long>(w.dims.vocab),
-        static_cast<unsigned long long>(w.parameters), std::string(DTypeName(w.dtype)).c_str(),
-        static_cast<unsigned long long>(w.tensor_bytes));
+        static_cast<long long>(w.dims.heads),
+        w.dims.kv_heads == w.dims.heads ? "" : (" (" + std::to_string(w.dims.kv_heads) + " kv heads)").c_str(),
+        static_cast<long long>(w.dims.vocab), static_cast<unsigned long long>(w.parameters),
+        std::string(DTypeName(w.dtype)).c_str(), static_cast<unsigned long long>(w.tensor_bytes));
     if (!args.dry_run) {
         std::printf(", %llu bytes in %zu files, %.2f s", static_cast<unsigned long long>(w.file_bytes), w.files.size(),
                     w.seconds);
@@ -328,7 +382,29 @@ int main(int argc, char** argv) {
         Args args;
         CLI::App app{"make_model: write a random Llama model of about a given size as a Hugging Face folder"};
         app.add_option("OUT_DIR", args.out_dir, "Folder to create (must not exist, or be empty)")->required();
-        app.add_option("--bytes", args.bytes, "Approximate size of the weights: 256MB, 1GB, 2GiB ...")->required();
+        CLI::Option* bytes =
+            app.add_option("--bytes", args.bytes, "Approximate size of the weights: 256MB, 1GB, 2GiB ...");
+        CLI::Option* hidden =
+            app.add_option("--hidden", args.hidden, "Give the shapes instead of --bytes: the hidden size")
+                ->check(CLI::Range(1, 1 << 30))
+                ->excludes(bytes);
+        app.add_option("--intermediate", args.intermediate, "With --hidden: MLP width (default 8/3 x hidden)")
+            ->check(CLI::Range(1, 1 << 30))
+            ->needs(hidden);
+        app.add_option("--layers", args.layers, "With --hidden: layers (default hidden / 128)")
+            ->check(CLI::Range(1, 1 << 30))
+            ->needs(hidden);
+        app.add_option("--heads", args.heads, "With --hidden: attention heads (default head size 64, 128 from 2048)")
+            ->check(CLI::Range(1, 1 << 30))
+            ->needs(hidden);
+        app.add_option("--kv-heads", args.kv_heads, "With --hidden: key/value heads (default: --heads)")
+            ->check(CLI::Range(1, 1 << 30))
+            ->needs(hidden);
+        app.add_option("--vocab", args.vocab, "With --hidden: vocabulary size (default 32000)")
+            ->check(CLI::Range(1, 1 << 30))
+            ->needs(hidden);
+        app.add_option("--context", args.context, "max_position_embeddings in config.json (default 4096)")
+            ->check(CLI::Range(1, 1 << 30));
         app.add_option("--dtype", args.dtype, "f32, f16 or bf16 (default f32)");
         app.add_option("--seed", args.seed, "Seed of the random weights (default 1)");
         app.add_option("--max-shard-size", args.max_shard_size, "Largest safetensors shard (default 5GB)");
@@ -339,6 +415,11 @@ int main(int argc, char** argv) {
         } catch (const CLI::ParseError& e) {
             if (e.get_exit_code() == 0) return app.exit(e);
             std::fprintf(stderr, "make_model: %s\nRun with --help for usage.\n", e.what());
+            return 2;
+        }
+        if (bytes->count() == 0 && hidden->count() == 0) {
+            std::fprintf(
+                stderr, "make_model: --bytes (or the shapes, from --hidden) is required\nRun with --help for usage.\n");
             return 2;
         }
         tenpak::Result<tenpak::bench::Written> written = tenpak::bench::MakeModel(args);
