@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
         tenpak::cli::AddEvalCommand(app, ctx);
         tenpak::cli::AddGenerateCommand(app, ctx);
         tenpak::cli::AddBenchCommand(app, ctx);
+        tenpak::cli::AddQuantizeCommand(app, ctx);
         try {
             app.parse(argc, argv);
         } catch (const CLI::ParseError& e) {

@@ -4,6 +4,7 @@
 
 #include "architecture.h"
 #include "tenpak/kernels/kernels.h"
+#include "tenpak/kernels/packed.h"
 
 namespace tenpak::engine {
 using internal::Architecture;
@@ -11,7 +12,9 @@ using internal::Architecture;
 namespace internal {
 
 void ApplyLinear(const Linear& linear, const float* x, int64_t tokens, float* y, ThreadPool& pool) {
-    if (tokens == 1) {
+    if (linear.packed) {
+        kernels::PackedMatMul(*linear.packed, x, tokens, y, pool);
+    } else if (tokens == 1) {
         if (linear.transposed) {
             kernels::MatVecTransposed(linear.weight, x, y, pool);
         } else {

@@ -60,15 +60,34 @@ public:
 
     bool Has(const std::string& name) const { return model_.tensors->Find(name) != nullptr; }
 
-    Result<Linear> LinearLayer(const std::string& prefix, bool transposed, bool with_bias) {
+    // `out` x `in` is the layer's shape from the config (a quantized layout does not store it plainly).
+    Result<Linear> LinearLayer(const std::string& prefix, bool transposed, bool with_bias, int64_t out, int64_t in) {
         Linear linear;
-        TP_ASSIGN_OR_RETURN(linear.weight, Matrix(prefix + ".weight"));
-        linear.transposed = transposed;
+        if (const std::optional<quantformat::Layout> layout = QuantizedLayoutOf(model_, prefix)) {
+            TP_ASSIGN_OR_RETURN(LoadedQuantized loaded, LoadQuantizedLinear(model_, prefix, *layout, out, in));
+            NoteQuantized(loaded);
+            if (loaded.packed) {
+                linear.packed = loaded.packed;
+                out_.bytes_per_token += loaded.packed->StreamedBytes();
+            } else {
+                linear.weight = loaded.dense;
+                out_.bytes_per_token += static_cast<uint64_t>(out) * in * 4;
+            }
+            out_.packed_storage.push_back(std::move(loaded.storage));
+        } else {
+            TP_ASSIGN_OR_RETURN(linear.weight, Matrix(prefix + ".weight"));
+            linear.transposed = transposed;
+            out_.bytes_per_token += static_cast<uint64_t>(linear.weight.rows) * linear.weight.cols *
+                                    Traits(linear.weight.dtype).block_bytes;
+        }
+        if (linear.out() != out || linear.in() != in) {
+            return Status::Corruption(model_.origin + ": layer '" + prefix + "' is " + std::to_string(linear.out()) +
+                                      " x " + std::to_string(linear.in()) + ", the config implies " +
+                                      std::to_string(out) + " x " + std::to_string(in));
+        }
         if (with_bias) {
             TP_ASSIGN_OR_RETURN(linear.bias, Vector(prefix + ".bias", linear.out()));
         }
-        out_.bytes_per_token +=
-            static_cast<uint64_t>(linear.weight.rows) * linear.weight.cols * Traits(linear.weight.dtype).block_bytes;
         return linear;
     }
 
@@ -83,8 +102,19 @@ public:
 
 private:
     void NoteDequantized(DType dtype) {
-        const std::string note =
-            std::string(DTypeName(dtype)) + " tensors are dequantized to F32 at load (no native kernel for them yet)";
+        AddNote(std::string(DTypeName(dtype)) +
+                " tensors are dequantized to F32 at load (no native kernel for them yet)");
+    }
+
+    void NoteQuantized(const LoadedQuantized& loaded) {
+        if (loaded.packed) {
+            AddNote(loaded.layout + " layers run on packed codes");
+        } else {
+            AddNote(loaded.layout + " layers dequantized to F32 at load: " + loaded.fallback_reason);
+        }
+    }
+
+    void AddNote(const std::string& note) {
         for (const std::string& n : out_.notes) {
             if (n == note) return;
         }
@@ -100,23 +130,30 @@ Status LoadLlama(const model::Model& model, Loader& load, ModelWeights& w) {
     TP_ASSIGN_OR_RETURN(w.embed, load.Matrix("model.embed_tokens.weight"));
     TP_ASSIGN_OR_RETURN(w.final_norm, load.NormLayer("model.norm", c.hidden_size, false));
     if (load.Has("lm_head.weight")) {
-        TP_ASSIGN_OR_RETURN(w.lm_head, load.LinearLayer("lm_head", false, false));
+        TP_ASSIGN_OR_RETURN(w.lm_head, load.LinearLayer("lm_head", false, false, c.vocab_size, c.hidden_size));
     } else {
         w.lm_head.weight = w.embed;
         w.bytes_per_token += static_cast<uint64_t>(w.embed.rows) * w.embed.cols * Traits(w.embed.dtype).block_bytes;
     }
+    const int64_t q_dim = c.num_heads * c.head_dim;
+    const int64_t kv_dim = c.num_kv_heads * c.head_dim;
     for (int64_t i = 0; i < c.num_layers; ++i) {
         const std::string p = "model.layers." + std::to_string(i) + ".";
         LayerWeights layer;
         TP_ASSIGN_OR_RETURN(layer.attn_norm, load.NormLayer(p + "input_layernorm", c.hidden_size, false));
         TP_ASSIGN_OR_RETURN(layer.mlp_norm, load.NormLayer(p + "post_attention_layernorm", c.hidden_size, false));
-        TP_ASSIGN_OR_RETURN(layer.q, load.LinearLayer(p + "self_attn.q_proj", false, c.qkv_bias));
-        TP_ASSIGN_OR_RETURN(layer.k, load.LinearLayer(p + "self_attn.k_proj", false, c.qkv_bias));
-        TP_ASSIGN_OR_RETURN(layer.v, load.LinearLayer(p + "self_attn.v_proj", false, c.qkv_bias));
-        TP_ASSIGN_OR_RETURN(layer.o, load.LinearLayer(p + "self_attn.o_proj", false, false));
-        TP_ASSIGN_OR_RETURN(layer.gate, load.LinearLayer(p + "mlp.gate_proj", false, false));
-        TP_ASSIGN_OR_RETURN(layer.up, load.LinearLayer(p + "mlp.up_proj", false, false));
-        TP_ASSIGN_OR_RETURN(layer.down, load.LinearLayer(p + "mlp.down_proj", false, false));
+        TP_ASSIGN_OR_RETURN(layer.q, load.LinearLayer(p + "self_attn.q_proj", false, c.qkv_bias, q_dim, c.hidden_size));
+        TP_ASSIGN_OR_RETURN(layer.k,
+                            load.LinearLayer(p + "self_attn.k_proj", false, c.qkv_bias, kv_dim, c.hidden_size));
+        TP_ASSIGN_OR_RETURN(layer.v,
+                            load.LinearLayer(p + "self_attn.v_proj", false, c.qkv_bias, kv_dim, c.hidden_size));
+        TP_ASSIGN_OR_RETURN(layer.o, load.LinearLayer(p + "self_attn.o_proj", false, false, c.hidden_size, q_dim));
+        TP_ASSIGN_OR_RETURN(layer.gate,
+                            load.LinearLayer(p + "mlp.gate_proj", false, false, c.intermediate_size, c.hidden_size));
+        TP_ASSIGN_OR_RETURN(layer.up,
+                            load.LinearLayer(p + "mlp.up_proj", false, false, c.intermediate_size, c.hidden_size));
+        TP_ASSIGN_OR_RETURN(layer.down,
+                            load.LinearLayer(p + "mlp.down_proj", false, false, c.hidden_size, c.intermediate_size));
         w.layers.push_back(std::move(layer));
     }
     return Status::Ok();
@@ -128,7 +165,7 @@ Status LoadGpt2(const model::Model& model, Loader& load, ModelWeights& w) {
     TP_ASSIGN_OR_RETURN(w.positions, load.Matrix("transformer.wpe.weight"));
     TP_ASSIGN_OR_RETURN(w.final_norm, load.NormLayer("transformer.ln_f", c.hidden_size, true));
     if (load.Has("lm_head.weight")) {
-        TP_ASSIGN_OR_RETURN(w.lm_head, load.LinearLayer("lm_head", false, false));
+        TP_ASSIGN_OR_RETURN(w.lm_head, load.LinearLayer("lm_head", false, false, c.vocab_size, c.hidden_size));
     } else {
         w.lm_head.weight = w.embed;
         w.bytes_per_token += static_cast<uint64_t>(w.embed.rows) * w.embed.cols * Traits(w.embed.dtype).block_bytes;
@@ -138,10 +175,12 @@ Status LoadGpt2(const model::Model& model, Loader& load, ModelWeights& w) {
         LayerWeights layer;
         TP_ASSIGN_OR_RETURN(layer.attn_norm, load.NormLayer(p + "ln_1", c.hidden_size, true));
         TP_ASSIGN_OR_RETURN(layer.mlp_norm, load.NormLayer(p + "ln_2", c.hidden_size, true));
-        TP_ASSIGN_OR_RETURN(layer.qkv, load.LinearLayer(p + "attn.c_attn", true, true));
-        TP_ASSIGN_OR_RETURN(layer.o, load.LinearLayer(p + "attn.c_proj", true, true));
-        TP_ASSIGN_OR_RETURN(layer.up, load.LinearLayer(p + "mlp.c_fc", true, true));
-        TP_ASSIGN_OR_RETURN(layer.down, load.LinearLayer(p + "mlp.c_proj", true, true));
+        TP_ASSIGN_OR_RETURN(layer.qkv,
+                            load.LinearLayer(p + "attn.c_attn", true, true, 3 * c.hidden_size, c.hidden_size));
+        TP_ASSIGN_OR_RETURN(layer.o, load.LinearLayer(p + "attn.c_proj", true, true, c.hidden_size, c.hidden_size));
+        TP_ASSIGN_OR_RETURN(layer.up, load.LinearLayer(p + "mlp.c_fc", true, true, c.intermediate_size, c.hidden_size));
+        TP_ASSIGN_OR_RETURN(layer.down,
+                            load.LinearLayer(p + "mlp.c_proj", true, true, c.hidden_size, c.intermediate_size));
         w.layers.push_back(std::move(layer));
     }
     return Status::Ok();

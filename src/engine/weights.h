@@ -7,22 +7,28 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+#include <optional>
+
+#include "packed_weights.h"
 #include "tenpak/io/tensor_source.h"
 #include "tenpak/kernels/kernels.h"
+#include "tenpak/kernels/packed.h"
 #include "tenpak/model/model.h"
 
 namespace tenpak::engine::internal {
 
 // A linear layer: y = W x (+ b), with W stored [out, in], or [in, out] when `transposed`
-// (GPT-2's Conv1D).
+// (GPT-2's Conv1D), or quantized codes (`packed`, always [out, in]).
 struct Linear {
     kernels::WeightView weight;
+    std::optional<kernels::PackedMatrix> packed;
     bool transposed = false;
     std::vector<float> bias;  // empty when the layer has none
 
-    int64_t in() const { return transposed ? weight.rows : weight.cols; }
-    int64_t out() const { return transposed ? weight.cols : weight.rows; }
-    bool present() const { return weight.data != nullptr; }
+    int64_t in() const { return packed ? packed->cols : transposed ? weight.rows : weight.cols; }
+    int64_t out() const { return packed ? packed->rows : transposed ? weight.cols : weight.rows; }
+    bool present() const { return packed.has_value() || weight.data != nullptr; }
 };
 
 struct Norm {
@@ -47,7 +53,8 @@ struct ModelWeights {
     Norm final_norm;
     Linear lm_head;  // the embedding when tied
     std::vector<LayerWeights> layers;
-    std::vector<io::TensorData> storage;  // keeps every view's bytes alive
+    std::vector<io::TensorData> storage;                         // keeps every view's bytes alive
+    std::vector<std::unique_ptr<PackedStorage>> packed_storage;  // what quantized layers point into
     std::vector<std::string> notes;
     uint64_t bytes_per_token = 0;
 };

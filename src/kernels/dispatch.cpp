@@ -1,5 +1,6 @@
-// The one place that chooses a KernelTable: by ISA on request (tests, benchmarks), or once for the
-// process from SelectedIsa() (the best the CPU has, or TENPAK_KERNELS).
+// The one place that chooses a KernelTable (and a PackedKernelTable): by ISA on request (tests,
+// benchmarks), or once for the process from SelectedIsa() (the best the CPU has, or TENPAK_KERNELS).
+#include "kernels/packed_internal.h"
 #include "kernels/vec_kernels_internal.h"
 #include "tenpak/core/check.h"
 
@@ -22,6 +23,25 @@ const KernelTable& KernelsFor(Isa isa) {
 
 const KernelTable& SelectedKernels() {
     static const KernelTable& kernels = KernelsFor(SelectedIsa());
+    return kernels;
+}
+
+const PackedKernelTable& PackedKernelsFor(Isa isa) {
+    TP_CHECK(IsaSupported(isa));
+    switch (isa) {
+        case Isa::kRef:
+            return kPackedKernelsRef;
+        case Isa::kAvx2:
+            return kPackedKernelsAvx2;
+        case Isa::kAvx512:
+            return kPackedKernelsAvx512;
+    }
+    TP_CHECK(false && "unknown Isa");
+    return kPackedKernelsRef;
+}
+
+const PackedKernelTable& SelectedPackedKernels() {
+    static const PackedKernelTable& kernels = PackedKernelsFor(SelectedIsa());
     return kernels;
 }
 

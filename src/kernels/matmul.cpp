@@ -5,6 +5,7 @@
 // as they are. sgemm takes only F32, so F16 and BF16 weights are widened a tile at a time into a
 // per-thread scratch buffer (never the whole matrix: that would be an F32 copy of the model), and
 // each tile is one sgemm writing its own block of output columns (ldc = the full output width).
+// That row-tile loop (SgemmRowTiles) is shared with packed.cpp, whose tiles are dequantized codes.
 //
 // The tile trades two costs. Each sgemm call repacks X (T x K floats: 8 MiB for 512 tokens of
 // 4096), so tiles should be wide; the widened tile should stay in the cache for sgemm to read back,
@@ -68,6 +69,23 @@ int BlasInt(size_t v) {
 
 }  // namespace
 
+void SgemmRowTiles(size_t rows, size_t cols, const float* x, size_t tokens, float* y, const RowTileFill& fill,
+                   ThreadPool& pool) {
+    const size_t tile = std::min(rows, TileLength(cols));
+    float* scratch = Scratch(tile * cols);
+    for (size_t r0 = 0; r0 < rows; r0 += tile) {
+        const size_t count = std::min(tile, rows - r0);
+        // Chunks of whole rows: a row is far below kHalfStreamMinBytes, so the F16/BF16 converters
+        // use ordinary stores (as the dequantizer does) and the tile stays in the cache for sgemm.
+        pool.ParallelFor(
+            count,
+            [&](size_t begin, size_t end, size_t /*thread*/) { fill(r0 + begin, r0 + end, scratch + begin * cols); },
+            ChunkGrain(cols, 1));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BlasInt(tokens), BlasInt(count), BlasInt(cols), 1.0f, x,
+                    BlasInt(cols), scratch, BlasInt(cols), 0.0f, y + r0, BlasInt(rows));
+    }
+}
+
 size_t TileLength(size_t length) {
     const size_t fit = kTileBytes / (sizeof(float) * std::max<size_t>(length, 1));
     return std::max(kMinTile, fit / kTileMultiple * kTileMultiple);
@@ -93,14 +111,12 @@ void MatMul(const WeightView& w, const float* x, int64_t tokens, float* y, Threa
     }
     const auto* src = static_cast<const uint16_t*>(w.data);
     const WidenFn widen = WidenerFor(w.dtype);
-    const size_t tile = std::min(rows, TileLength(cols));
-    float* scratch = Scratch(tile * cols);
-    for (size_t r0 = 0; r0 < rows; r0 += tile) {
-        const size_t count = std::min(tile, rows - r0);
-        WidenTile(widen, src + r0 * cols, cols, scratch, cols, count, cols, pool);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BlasInt(t), BlasInt(count), BlasInt(cols), 1.0f, x,
-                    BlasInt(cols), scratch, BlasInt(cols), 0.0f, y + r0, BlasInt(rows));
-    }
+    SgemmRowTiles(
+        rows, cols, x, t, y,
+        [&](size_t row_begin, size_t row_end, float* dst) {
+            for (size_t r = row_begin; r < row_end; ++r) widen(src + r * cols, dst + (r - row_begin) * cols, cols);
+        },
+        pool);
 }
 
 void MatMulTransposed(const WeightView& w, const float* x, int64_t tokens, float* y, ThreadPool& pool) {

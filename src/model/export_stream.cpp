@@ -6,6 +6,7 @@
 namespace tenpak::model::internal {
 
 Status PlanExportTensor(ExportTensor& tensor) {
+    if (tensor.rewritten) return Status::Ok();  // the rewriter planned it
     if (!CanCast(tensor.canonical.dtype, tensor.out.dtype)) {
         return Status::Unsupported("tensor '" + tensor.canonical.name + "': cannot convert " +
                                    std::string(DTypeName(tensor.canonical.dtype)) + " to " +
@@ -17,9 +18,18 @@ Status PlanExportTensor(ExportTensor& tensor) {
 
 namespace {
 
-Result<io::TensorData> Produce(const Model& model, const ExportTensor& tensor) {
-    TP_ASSIGN_OR_RETURN(io::TensorData data, model.tensors->Read(tensor.canonical));
-    if (tensor.out.dtype != tensor.canonical.dtype) {
+Result<io::TensorData> Produce(const Model& model, const ExportTensor& tensor, TensorRewriter* rewriter) {
+    io::TensorData data;
+    if (tensor.rewritten) {
+        TP_ASSIGN_OR_RETURN(data, rewriter->Produce(tensor.canonical, tensor.out));
+        if (data.size() != tensor.out.nbytes) {
+            return Status::Internal("tensor '" + tensor.out.name + "': " + std::to_string(data.size()) +
+                                    " bytes made, " + std::to_string(tensor.out.nbytes) + " planned");
+        }
+    } else {
+        TP_ASSIGN_OR_RETURN(data, model.tensors->Read(tensor.canonical));
+    }
+    if (!tensor.rewritten && tensor.out.dtype != tensor.canonical.dtype) {
         std::vector<std::byte> cast(tensor.out.nbytes);
         Status status =
             CastTensor(tensor.canonical.dtype, data.bytes(), tensor.out.dtype, cast, tensor.canonical.NumElements());
@@ -33,7 +43,7 @@ Result<io::TensorData> Produce(const Model& model, const ExportTensor& tensor) {
                           RotaryDirection::kHfToInterleaved);
         data = io::TensorData::Own(std::move(permuted));
     }
-    if (tensor.transpose) {
+    if (tensor.transpose && !tensor.rewritten) {
         std::vector<std::byte> transposed(data.size());
         Transpose2d(data.bytes(), transposed, tensor.canonical.shape[0], tensor.canonical.shape[1],
                     Traits(tensor.out.dtype).block_bytes);
@@ -45,7 +55,7 @@ Result<io::TensorData> Produce(const Model& model, const ExportTensor& tensor) {
 }  // namespace
 
 Status StreamTensors(const Model& model, const std::vector<ExportTensor>& tensors, io::TensorSink& sink, bool progress,
-                     const std::string& label) {
+                     const std::string& label, TensorRewriter* rewriter) {
     std::vector<io::TensorInfo> plan;
     uint64_t total = 0;
     for (const ExportTensor& t : tensors) {
@@ -57,7 +67,7 @@ Status StreamTensors(const Model& model, const std::vector<ExportTensor>& tensor
     if (progress) bar.emplace(label, total, Progress::Unit::kBytes);
     for (const ExportTensor& t : tensors) {
         if (bar) bar->SetDetail(t.out.name);
-        TP_ASSIGN_OR_RETURN(io::TensorData data, Produce(model, t));
+        TP_ASSIGN_OR_RETURN(io::TensorData data, Produce(model, t, rewriter));
         TP_RETURN_IF_ERROR(sink.Write(t.out.name, data.bytes()));
         data = io::TensorData();
         model.tensors->Release(t.canonical);  // keeps peak memory at one tensor, not the whole input

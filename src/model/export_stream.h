@@ -8,6 +8,7 @@
 
 #include "tenpak/io/tensor_source.h"
 #include "tenpak/model/model.h"
+#include "tenpak/model/model_writer.h"
 #include "tenpak/model/tensor_layout.h"
 
 namespace tenpak::model::internal {
@@ -18,12 +19,13 @@ struct ExportTensor {
     bool to_interleaved = false;  // rotary rows HF -> interleaved (GGUF llama)
     int64_t rotary_heads = 0;
     bool transpose = false;  // HF Conv1D [in, out] -> [out, in]
+    bool rewritten = false;  // the bytes come from WriteOptions::rewriter, not from a cast
 };
 
 // Fills out.dtype's size; fails when the cast is impossible.
 Status PlanExportTensor(ExportTensor& tensor);
 
 Status StreamTensors(const Model& model, const std::vector<ExportTensor>& tensors, io::TensorSink& sink, bool progress,
-                     const std::string& label);
+                     const std::string& label, TensorRewriter* rewriter = nullptr);
 
 }  // namespace tenpak::model::internal

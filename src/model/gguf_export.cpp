@@ -87,7 +87,20 @@ Result<WriteReport> WriteGguf(const Model& model, const std::string& out_path, c
         } else if (!GgufCanStore(info.dtype)) {
             t.out.dtype = DType::kF32;
         }
-        if (role.conv1d) {
+        if (options.rewriter != nullptr && info.shape.size() == 2) {
+            TP_ASSIGN_OR_RETURN(std::optional<std::vector<io::TensorInfo>> replaced,
+                                options.rewriter->Plan(info, /*gguf=*/true));
+            if (replaced) {
+                if (replaced->size() != 1) {
+                    return Status::Internal("tensor '" + info.name + "': a GGUF rewrite gives one tensor");
+                }
+                t.out.dtype = replaced->front().dtype;
+                t.out.shape = replaced->front().shape;
+                t.out.nbytes = replaced->front().nbytes;
+                t.rewritten = true;
+            }
+        }
+        if (role.conv1d && !t.rewritten) {
             t.transpose = true;
             std::swap(t.out.shape[0], t.out.shape[1]);
         }
@@ -135,7 +148,8 @@ Result<WriteReport> WriteGguf(const Model& model, const std::string& out_path, c
     }
 
     TP_ASSIGN_OR_RETURN(std::unique_ptr<io::GgufWriter> writer, io::GgufWriter::Create(out_path, std::move(metadata)));
-    TP_RETURN_IF_ERROR(internal::StreamTensors(model, tensors, *writer, options.progress, "writing " + out_path));
+    TP_RETURN_IF_ERROR(
+        internal::StreamTensors(model, tensors, *writer, options.progress, "writing " + out_path, options.rewriter));
     TP_RETURN_IF_ERROR(writer->Finish());
     report.files.push_back(out_path);
     report.tensors = tensors.size();

@@ -101,6 +101,20 @@ Result<WriteReport> WriteHfFolder(const Model& model, const std::string& out_dir
     DType main_dtype = options.dtype.value_or(DType::kF32);
     bool main_dtype_set = options.dtype.has_value();
     for (const io::TensorInfo& info : model.tensors->tensors()) {
+        if (options.rewriter != nullptr) {
+            TP_ASSIGN_OR_RETURN(std::optional<std::vector<io::TensorInfo>> replaced,
+                                options.rewriter->Plan(info, /*gguf=*/false));
+            if (replaced) {
+                for (io::TensorInfo& out : *replaced) {
+                    internal::ExportTensor t;
+                    t.canonical = info;
+                    t.out = std::move(out);
+                    t.rewritten = true;
+                    tensors.push_back(std::move(t));
+                }
+                continue;
+            }
+        }
         internal::ExportTensor t;
         t.canonical = info;
         t.out = info;
@@ -126,10 +140,15 @@ Result<WriteReport> WriteHfFolder(const Model& model, const std::string& out_dir
     TP_ASSIGN_OR_RETURN(io::AtomicDirectory dir, io::AtomicDirectory::Create(out_dir, options.overwrite));
     ModelConfig config = model.config;
     config.torch_dtype = TorchDTypeName(main_dtype);
-    TP_RETURN_IF_ERROR(dir.WriteFile("config.json", model.spec->config_to_hf(config, *model.variant).dump(2) + "\n"));
+    nlohmann::json config_json = model.spec->config_to_hf(config, *model.variant);
+    if (options.rewriter != nullptr) options.rewriter->EditConfig(config_json);
+    TP_RETURN_IF_ERROR(dir.WriteFile("config.json", config_json.dump(2) + "\n"));
     report.files.push_back("config.json");
 
     std::vector<io::AuxFile> aux = model.aux_files;
+    if (options.rewriter != nullptr) {
+        for (io::AuxFile& file : options.rewriter->ExtraFiles()) aux.push_back(std::move(file));
+    }
     for (io::AuxFile& file : TokenizerFiles(model, report.notes)) aux.push_back(std::move(file));
     if (!HasAux(model, "generation_config.json")) aux.push_back(GenerationConfig(model));
     for (const io::AuxFile& file : aux) {
@@ -141,7 +160,8 @@ Result<WriteReport> WriteHfFolder(const Model& model, const std::string& out_dir
     shard_options.max_shard_bytes = options.max_shard_bytes;
     TP_ASSIGN_OR_RETURN(std::unique_ptr<io::ShardedSafetensorsWriter> writer,
                         io::ShardedSafetensorsWriter::Create(dir.temp_path(), shard_options));
-    TP_RETURN_IF_ERROR(internal::StreamTensors(model, tensors, *writer, options.progress, "writing " + out_dir));
+    TP_RETURN_IF_ERROR(
+        internal::StreamTensors(model, tensors, *writer, options.progress, "writing " + out_dir, options.rewriter));
     TP_RETURN_IF_ERROR(writer->Finish());
     for (const std::string& shard : writer->shard_names()) report.files.push_back(shard);
     if (writer->shard_names().size() > 1) report.files.emplace_back(io::kSafetensorsIndexName);

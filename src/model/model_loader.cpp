@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "canonical_source.h"
 #include "tenpak/io/llama2c.h"
@@ -42,6 +44,18 @@ bool IsGgufFile(const std::string& path) {
     uint32_t magic = 0;
     std::memcpy(&magic, (*file)->bytes().data(), 4);
     return magic == io::kGgufMagic;
+}
+
+// Whether the linear layer whose float weight would be `weight_name` is stored in the folder's
+// quantized layout instead (GPTQ / AWQ store `<prefix>.qweight` and no `<prefix>.weight`).
+bool HasQuantizedLayer(const ModelConfig& config, const TensorRole& role, const std::string& weight_name,
+                       const std::set<std::string>& names) {
+    if (!config.quantization || !role.is_linear()) return false;
+    constexpr std::string_view kWeight = ".weight";
+    if (weight_name.size() < kWeight.size() || !weight_name.ends_with(kWeight)) return false;
+    const std::string prefix = weight_name.substr(0, weight_name.size() - kWeight.size());
+    const std::vector<std::string> suffixes = quantformat::LayoutSuffixes(config.quantization->layout);
+    return !suffixes.empty() && names.count(prefix + "." + suffixes.front()) > 0;
 }
 
 // Builds the canonical entries from the native tensors, then checks them against the spec.
@@ -86,7 +100,10 @@ Status BuildCanonical(Model& model, Naming naming, bool permute_rotary) {
                 entry.heads = role.row_layout == RowLayout::kRotaryQuery ? config.num_heads : config.num_kv_heads;
             }
             const std::optional<std::vector<int64_t>> expected = ExpectedShape(role, config);
-            if (expected && *expected != entry.info.shape) {
+            // A bitsandbytes 4-bit weight is a column of packed bytes; its layout's reader checks it.
+            const bool packed_weight =
+                role.is_linear() && config.quantization && config.quantization->layout == quantformat::Layout::kBnb4;
+            if (expected && *expected != entry.info.shape && !packed_weight) {
                 io::TensorInfo want = entry.info;
                 want.shape = *expected;
                 return Status::Corruption(model.origin + ": tensor '" + native.name + "' has shape " +
@@ -103,7 +120,7 @@ Status BuildCanonical(Model& model, Naming naming, bool permute_rotary) {
         const int layers = role.per_layer() ? static_cast<int>(config.num_layers) : 1;
         for (int layer = 0; layer < layers; ++layer) {
             const std::string name = RoleName(role, Naming::kHuggingFace, layer);
-            if (names.count(name) == 0) {
+            if (names.count(name) == 0 && !HasQuantizedLayer(config, role, name, names)) {
                 return Status::Corruption(model.origin + ": missing tensor '" + RoleName(role, naming, layer) + "' (" +
                                           name + "), which a " + model.config.model_type + " model with " +
                                           std::to_string(config.num_layers) + " layers needs");
@@ -138,6 +155,15 @@ void TokenizerJsonVocab(const std::string& dir, Model& model) {
     model.vocab = std::move(vocab).value();
 }
 
+// A small JSON file beside config.json, or "" when there is none or it cannot be read.
+std::string ReadSideFile(const std::string& dir, const char* name) {
+    std::ifstream in(fs::path(dir) / name, std::ios::binary);
+    if (!in) return {};
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
 Status OpenHf(const std::string& dir, Model& model) {
     TP_ASSIGN_OR_RETURN(io::HfFolder folder, io::OpenHfFolder(dir));
     const std::string config_path = (fs::path(dir) / "config.json").string();
@@ -153,6 +179,10 @@ Status OpenHf(const std::string& dir, Model& model) {
     Result<ModelConfig> config = model.spec->config_from_hf(folder.config, *model.variant);
     if (!config.ok()) return config.status().WithContext(config_path);
     model.config = std::move(config).value();
+    Result<std::optional<QuantizationConfig>> quantization = ReadQuantizationConfig(
+        folder.config, ReadSideFile(dir, "quantize_config.json"), ReadSideFile(dir, "quant_config.json"), dir);
+    if (!quantization.ok()) return quantization.status();
+    model.config.quantization = std::move(quantization).value();
     model.native = std::move(folder.tensors);
     model.aux_files = std::move(folder.aux_files);
     for (const io::AuxFile& file : model.aux_files) {

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "engine_fixture.h"
 #include "reference_forward.h"
 #include "tenpak/engine/generate.h"
 #include "tenpak/io/mapped_file.h"
@@ -14,28 +15,14 @@
 namespace tenpak::engine {
 namespace {
 
-struct Loaded {
-    std::unique_ptr<model::Model> model;
-    std::unique_ptr<tokenizer::Tokenizer> tokenizer;
-    std::unique_ptr<Engine> engine;
-};
+using Loaded = testing::LoadedModel;
 
 Loaded Load(const std::string& path, int64_t context) {
-    Loaded l;
-    auto m = model::OpenModel(path);
-    if (!m.ok()) throw std::runtime_error(m.status().ToString());
-    l.model = std::make_unique<model::Model>(std::move(m).value());
-    auto t = tokenizer::LoadTokenizer(*l.model);
-    if (!t.ok()) throw std::runtime_error(t.status().ToString());
-    l.tokenizer = std::move(t).value();
-    auto e = Engine::Create(*l.model, EngineOptions{0, context, false});
-    if (!e.ok()) throw std::runtime_error(e.status().ToString());
-    l.engine = std::move(e).value();
-    return l;
+    return testing::LoadForInference(path, context);
 }
 
 std::string Text(const std::string& name) {
-    return testing::ReadFile(testing::SourcePath("models/text/" + name));
+    return testing::SampleText(name);
 }
 
 // shared/data/stories260K/README.md, "llama.cpp reference": llama-perplexity -c 256 -b 256 on the
@@ -67,7 +54,9 @@ TEST_P(SlowLlamaCppReferenceTest, AgreesWithin0Point2Percent) {
 
 INSTANTIATE_TEST_SUITE_P(Stories260K, SlowLlamaCppReferenceTest,
                          ::testing::Values(Reference{"hf", 4.8752}, Reference{"stories260K-f32.gguf", 4.8752},
-                                           Reference{"stories260K-f16.gguf", 4.8750}),
+                                           Reference{"stories260K-f16.gguf", 4.8750},
+                                           Reference{"stories260K-q8_0-mix.gguf", 4.8823},
+                                           Reference{"stories260K-q4_0-mix.gguf", 5.2258}),
                          [](const ::testing::TestParamInfo<Reference>& p) {
                              std::string name = p.param.file;
                              for (char& ch : name) {
@@ -81,7 +70,8 @@ TEST(SlowPerplexityTest, MatchesLlamaCppToFourDecimalsWithItsTokenization) {
     // SentencePiece (our reference tokenizer, tok512.model) does; the sample has 6 double spaces, so
     // llama.cpp's token stream is 6 tokens longer and its windows fall elsewhere. Tokenized
     // llama.cpp's way, the engine reproduces llama.cpp's figures to the 4 decimals it prints.
-    for (const Reference& ref : {Reference{"stories260K-f32.gguf", 4.8752}, Reference{"stories260K-f16.gguf", 4.8750}}) {
+    for (const Reference& ref :
+         {Reference{"stories260K-f32.gguf", 4.8752}, Reference{"stories260K-f16.gguf", 4.8750}}) {
         Loaded l = Load(testing::SharedData("stories260K/gguf/" + ref.file), 256);
         io::Vocab vocab = *l.model->vocab;
         vocab.remove_extra_whitespaces = false;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tenpak/core/status.h"
+#include "tenpak/model/quantization_config.h"
 
 namespace tenpak::model {
 
@@ -31,6 +32,9 @@ struct ModelConfig {
     std::optional<int64_t> bos_token_id;
     std::optional<int64_t> eos_token_id;
     std::string torch_dtype = "float32";
+    // Set for a pre-quantized HF folder (GPTQ, AWQ, bitsandbytes): its linear layers are stored in
+    // that layout instead of as `<prefix>.weight` (GGUF block types need nothing here: they are dtypes).
+    std::optional<QuantizationConfig> quantization;
     // config.json as read (or as built for a model that had none); keys TenPak does not model are
     // carried over unchanged when the config is written back.
     nlohmann::json raw = nlohmann::json::object();

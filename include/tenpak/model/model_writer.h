@@ -14,6 +14,26 @@
 
 namespace tenpak::model {
 
+// Lets a caller write chosen tensors differently (tenpak quantize): a canonical tensor may be
+// replaced by other tensors whose bytes the rewriter makes. A rewriter sees linear weights as
+// [out, in] matrices whatever the canonical layout (GPT-2's Conv1D is [in, out]); the writers apply
+// GGUF's rotary row order to what it returns, but never transpose it.
+class TensorRewriter {
+public:
+    virtual ~TensorRewriter() = default;
+    // The tensors to write in place of canonical tensor `info` (sizes filled), or nullopt to write
+    // it as usual. For an HF folder: any names (e.g. `<prefix>.qweight`, `<prefix>.scales`). For GGUF:
+    // exactly one tensor named like `info`, shape [out, in], with a GGML block dtype.
+    virtual Result<std::optional<std::vector<io::TensorInfo>>> Plan(const io::TensorInfo& info, bool gguf) = 0;
+    // The bytes of `out`, one of the tensors Plan gave for `canonical`. Called in the writer's order;
+    // the outputs of one canonical tensor come one after another.
+    virtual Result<io::TensorData> Produce(const io::TensorInfo& canonical, const io::TensorInfo& out) = 0;
+    // config.json as it will be written (HF folders): e.g. adds "quantization_config".
+    virtual void EditConfig(nlohmann::json& config) const { (void)config; }
+    // Files written beside config.json (e.g. quantize_config.json).
+    virtual std::vector<io::AuxFile> ExtraFiles() const { return {}; }
+};
+
 struct WriteOptions {
     // Float dtype for the weights (F32, F16 or BF16). Unset: each tensor keeps its dtype; GGML
     // block types, which an HF folder cannot hold, become F16. GGUF keeps 1-D tensors (norms,
@@ -23,6 +43,8 @@ struct WriteOptions {
     // Replace an existing non-empty output folder (a file output is always replaced atomically).
     bool overwrite = false;
     bool progress = true;
+    // Quantization (or any other replacement of tensors); not owned. nullptr: plain casts.
+    TensorRewriter* rewriter = nullptr;
 };
 
 struct WriteReport {

@@ -1,0 +1,155 @@
+#include "tenpak/quant/quantize_model.h"
+
+#include <chrono>
+#include <thread>
+
+#include "quantizing_rewriter.h"
+#include "tenpak/model/model_writer.h"
+
+namespace tenpak::quant {
+namespace {
+
+struct Preset {
+    std::string_view name;
+    Method method;
+    OutputFormat format;
+    bool double_quant;
+};
+
+// The calibration-free rows of the preset table (DESIGN.md); gptq_* and awq_* need calibration.
+// bnb_nf4 follows QLoRA's recipe (NF4 with double quantization), bnb_fp4 bitsandbytes' defaults.
+constexpr Preset kPresets[] = {
+    {"bnb_nf4", Method::kNf4, OutputFormat::kBnb, true},
+    {"bnb_fp4", Method::kFp4, OutputFormat::kBnb, false},
+    {"bnb_int8", Method::kInt8, OutputFormat::kBnb, false},
+    {"fp16", Method::kRtn, OutputFormat::kHf, false},
+};
+
+constexpr std::string_view kCalibratedPresets[] = {"gptq_quality", "gptq_aggressive", "awq_balanced", "awq_fast"};
+
+}  // namespace
+
+std::string_view OutputFormatName(OutputFormat format) {
+    switch (format) {
+        case OutputFormat::kGptq:
+            return "gptq";
+        case OutputFormat::kAwq:
+            return "awq";
+        case OutputFormat::kBnb:
+            return "bnb";
+        case OutputFormat::kGguf:
+            return "gguf";
+        case OutputFormat::kHf:
+            return "hf";
+    }
+    return "unknown";
+}
+
+Result<OutputFormat> ParseOutputFormat(std::string_view text) {
+    for (OutputFormat f :
+         {OutputFormat::kGptq, OutputFormat::kAwq, OutputFormat::kBnb, OutputFormat::kGguf, OutputFormat::kHf}) {
+        if (text == OutputFormatName(f)) return f;
+    }
+    return Status::InvalidArgument("unknown format '" + std::string(text) + "' (supported: gptq, awq, bnb, gguf, hf)");
+}
+
+std::vector<std::string> PresetNames() {
+    std::vector<std::string> names;
+    for (const Preset& p : kPresets) names.emplace_back(p.name);
+    return names;
+}
+
+Result<QuantizeRequest> PresetRequest(std::string_view preset) {
+    for (const Preset& p : kPresets) {
+        if (p.name != preset) continue;
+        QuantizeRequest request;
+        request.format = p.format;
+        request.options.method = p.method;
+        request.options.double_quant = p.double_quant;
+        if (p.method == Method::kNf4 || p.method == Method::kFp4) request.options.group_size = 64;
+        if (p.method == Method::kInt8) {
+            request.options.bits = 8;
+            request.options.group_size = -1;
+        }
+        return request;
+    }
+    for (std::string_view name : kCalibratedPresets) {
+        if (name == preset) {
+            return Status::Unsupported("preset '" + std::string(preset) +
+                                       "' needs calibration (GPTQ/AWQ), which TenPak does not have yet; presets "
+                                       "available now: bnb_nf4, bnb_fp4, bnb_int8, fp16");
+        }
+    }
+    return Status::InvalidArgument("unknown preset '" + std::string(preset) +
+                                   "' (supported: bnb_nf4, bnb_fp4, bnb_int8, fp16)");
+}
+
+Status CheckRequest(const QuantizeRequest& request) {
+    if (request.format == OutputFormat::kHf) return Status::Ok();
+    if (request.gguf_type && request.format != OutputFormat::kGguf) {
+        return Status::InvalidArgument("--gguf-type goes with --format gguf");
+    }
+    if (request.format == OutputFormat::kGguf) return internal::GgufTypeOf(request).status();
+    TP_RETURN_IF_ERROR(ValidateOptions(request.options));
+    TP_RETURN_IF_ERROR(internal::HfLayoutFor(request.format, request.options.method).status());
+    if (request.format == OutputFormat::kAwq && request.options.bits != 4) {
+        return Status::InvalidArgument("AWQ stores 4-bit codes only (asked: " + std::to_string(request.options.bits) +
+                                       " bits); use --bits 4, or --format gptq for 2, 3 and 8 bits");
+    }
+    if (request.format == OutputFormat::kAwq && request.options.group_size < 0) {
+        return Status::InvalidArgument("AWQ needs a group size (32, 64 or 128)");
+    }
+    return Status::Ok();
+}
+
+Result<QuantizeReport> QuantizeModel(const model::Model& model, const QuantizeRequest& request,
+                                     const std::string& output) {
+    TP_RETURN_IF_ERROR(CheckRequest(request));
+    if (model.config.quantization) {
+        return Status::InvalidArgument(model.origin + " is already quantized (" +
+                                       model.config.quantization->quant_method +
+                                       "); quantize from the unquantized model");
+    }
+    const auto start = std::chrono::steady_clock::now();
+    QuantizeReport report;
+    report.output = output;
+    report.method = request.format == OutputFormat::kHf ? "fp16" : std::string(MethodName(request.options.method));
+    report.format = std::string(OutputFormatName(request.format));
+    for (const io::TensorInfo& info : model.tensors->tensors()) report.bytes_before += info.nbytes;
+
+    const size_t threads = request.threads > 0 ? static_cast<size_t>(request.threads) : 0;
+    ThreadPool pool(threads);
+    internal::QuantizingRewriter rewriter(model, request, pool);
+    model::WriteOptions options;
+    options.dtype = DType::kF16;
+    options.max_shard_bytes = request.max_shard_bytes;
+    options.overwrite = request.overwrite;
+    options.progress = request.progress;
+    Result<model::WriteReport> written = Status::Internal("not written");
+    if (request.format == OutputFormat::kGguf) {
+        TP_ASSIGN_OR_RETURN(const DType type, internal::GgufTypeOf(request));
+        report.format = "gguf " + std::string(DTypeName(type));
+        if (type == DType::kF16) report.method = "fp16";
+        if (type != DType::kF16) {
+            TP_RETURN_IF_ERROR(rewriter.Preflight(/*gguf=*/true));
+            options.rewriter = &rewriter;
+        }
+        written = model::WriteGguf(model, output, options);
+    } else {
+        if (request.format != OutputFormat::kHf) {
+            TP_RETURN_IF_ERROR(rewriter.Preflight(/*gguf=*/false));
+            options.rewriter = &rewriter;
+        }
+        written = model::WriteHfFolder(model, output, options);
+    }
+    if (!written.ok()) return written.status();
+    report.bytes_after = written->tensor_bytes;
+    report.files = written->files;
+    report.notes = written->notes;
+    report.quantized_layers = rewriter.quantized_layers();
+    report.kept = rewriter.kept();
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return report;
+}
+
+}  // namespace tenpak::quant

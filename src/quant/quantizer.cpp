@@ -1,0 +1,138 @@
+// The Quantizer every calibration-free method shares: a GroupCodec (the method's fit and encode
+// rule, one small file each), its group size, and RunBlockwise (blockwise.h) to drive it.
+#include "tenpak/quant/quantizer.h"
+
+#include <string>
+#include <utility>
+
+#include "quant/blockwise.h"
+#include "tenpak/core/ggml_blocks.h"
+
+namespace tenpak::quant {
+
+using quantformat::QuantizedTensor;
+
+namespace {
+
+constexpr int64_t kWholeRow = -1;  // rtn's "per output channel", int8's one group per row
+constexpr int64_t kRtnDefaultGroup = 128;
+constexpr int64_t kBnbDefaultBlock = 64;  // bitsandbytes' quantize_4bit default
+constexpr int64_t kBnbMinBlock = 32;
+constexpr int64_t kBnbMaxBlock = 4096;
+
+bool IsBnb4(Method method) {
+    return method == Method::kNf4 || method == Method::kFp4;
+}
+
+class BlockwiseQuantizer final : public Quantizer {
+public:
+    BlockwiseQuantizer(Method method, std::unique_ptr<GroupCodec> codec, int64_t group_size, bool double_quant)
+        : method_(method), codec_(std::move(codec)), group_size_(group_size), double_quant_(double_quant) {}
+
+    Method method() const override { return method_; }
+
+    Result<QuantizedTensor> Quantize(std::span<const float> w, int64_t rows, int64_t cols,
+                                     ThreadPool& pool) const override {
+        const int64_t group_size = group_size_ == kWholeRow ? cols : group_size_;
+        TP_ASSIGN_OR_RETURN(QuantizedTensor q, RunBlockwise(*codec_, w, rows, cols, group_size, pool));
+        if (double_quant_) DoubleQuantize(q);
+        return q;
+    }
+
+private:
+    Method method_;
+    std::unique_ptr<GroupCodec> codec_;
+    int64_t group_size_;  // or kWholeRow
+    bool double_quant_;
+};
+
+}  // namespace
+
+QuantOptions DefaultOptions(Method method) {
+    QuantOptions options;
+    options.method = method;
+    options.group_size = IsBnb4(method) ? kBnbDefaultBlock : kRtnDefaultGroup;
+    return options;
+}
+
+Status ValidateOptions(const QuantOptions& options) {
+    const std::string name(MethodName(options.method));
+    switch (options.method) {
+        case Method::kRtn: {
+            const int bits = options.bits;
+            if (bits != 2 && bits != 3 && bits != 4 && bits != 8) {
+                return Status::InvalidArgument("rtn quantizes to 2, 3, 4 or 8 bits, not " + std::to_string(bits));
+            }
+            const int64_t g = options.group_size;
+            if (g != 32 && g != 64 && g != 128 && g != kWholeRow) {
+                return Status::InvalidArgument(
+                    "rtn group size must be 32, 64, 128 or -1 (one group per output "
+                    "channel), not " +
+                    std::to_string(g));
+            }
+            break;
+        }
+        case Method::kNf4:
+        case Method::kFp4: {
+            const int64_t b = options.group_size;
+            if (b < kBnbMinBlock || b > kBnbMaxBlock || (b & (b - 1)) != 0) {
+                return Status::InvalidArgument(name +
+                                               " block size must be a power of two from 32 to 4096 (32, 64, 128, "
+                                               "256, 512, 1024, 2048, 4096; bitsandbytes' default is 64), not " +
+                                               std::to_string(b));
+            }
+            break;
+        }
+        case Method::kInt8:
+        case Method::kGgufQ8_0:
+        case Method::kGgufQ4_0:
+        case Method::kGgufQ4_1:
+            break;
+        default:
+            return Status::InvalidArgument("unknown quantization method " +
+                                           std::to_string(static_cast<int>(options.method)) +
+                                           " (rtn, nf4, fp4, int8, q8_0, q4_0, q4_1)");
+    }
+    if (options.double_quant && !IsBnb4(options.method)) {
+        return Status::InvalidArgument("double quantization applies to nf4 and fp4 only, not " + name);
+    }
+    return Status::Ok();
+}
+
+Result<std::unique_ptr<Quantizer>> MakeQuantizer(const QuantOptions& options) {
+    TP_RETURN_IF_ERROR(ValidateOptions(options));
+    constexpr auto kGgmlBlock = static_cast<int64_t>(kGgmlBlockElems);
+    std::unique_ptr<GroupCodec> codec;
+    int64_t group_size = options.group_size;
+    switch (options.method) {
+        case Method::kRtn:
+            codec = MakeRtnCodec(options.bits, options.symmetric);
+            break;
+        case Method::kNf4:
+            codec = MakeNf4Codec();
+            break;
+        case Method::kFp4:
+            codec = MakeFp4Codec();
+            break;
+        case Method::kInt8:
+            codec = MakeInt8Codec();
+            group_size = kWholeRow;
+            break;
+        case Method::kGgufQ8_0:
+            codec = MakeGgufQ8_0Codec();
+            group_size = kGgmlBlock;
+            break;
+        case Method::kGgufQ4_0:
+            codec = MakeGgufQ4_0Codec();
+            group_size = kGgmlBlock;
+            break;
+        case Method::kGgufQ4_1:
+            codec = MakeGgufQ4_1Codec();
+            group_size = kGgmlBlock;
+            break;
+    }
+    return std::unique_ptr<Quantizer>(
+        std::make_unique<BlockwiseQuantizer>(options.method, std::move(codec), group_size, options.double_quant));
+}
+
+}  // namespace tenpak::quant

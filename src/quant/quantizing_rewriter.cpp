@@ -1,0 +1,401 @@
+#include "quantizing_rewriter.h"
+
+#include <regex>
+
+#include "tenpak/core/cast.h"
+#include "tenpak/model/model_spec.h"
+#include "tenpak/model/tensor_layout.h"
+
+namespace tenpak::quant::internal {
+namespace {
+
+using quantformat::Layout;
+using quantformat::PackedTensor;
+using quantformat::QuantizedTensor;
+using quantformat::Scheme;
+
+constexpr std::string_view kWeightSuffix = ".weight";
+constexpr std::string_view kQuantStatePrefix = "weight.quant_state.";
+// Room left in a bitsandbytes quant_state tensor for its JSON: the writer fixes every size before
+// any weight is quantized, and the JSON's nested_offset is a number whose length is known only
+// then. The JSON is padded with spaces up to the planned size (whitespace JSON parsers skip).
+constexpr uint64_t kQuantStateSlack = 48;
+
+std::string LayerPrefix(const std::string& weight_name) {
+    if (weight_name.ends_with(kWeightSuffix)) return weight_name.substr(0, weight_name.size() - kWeightSuffix.size());
+    return weight_name;
+}
+
+bool IsGgufLayout(Layout layout) {
+    return layout == Layout::kGgufQ8_0 || layout == Layout::kGgufQ4_0 || layout == Layout::kGgufQ4_1;
+}
+
+bool IsFourBit(DType type) {
+    return type == DType::kQ4_0 || type == DType::kQ4_1;
+}
+
+// A tensor with the target's structure and any valid values: packing it gives the names, dtypes
+// and sizes of the real thing (every layout's sizes depend on the shape and parameters only).
+QuantizedTensor Placeholder(int64_t rows, int64_t cols, Method method, const QuantOptions& options) {
+    QuantizedTensor q;
+    q.rows = rows;
+    q.cols = cols;
+    q.bits = 4;
+    q.scheme = Scheme::kAffine;
+    q.group_size = 32;
+    uint8_t code = 0;
+    float zero = 8;
+    switch (method) {
+        case Method::kRtn:
+            q.bits = options.bits;
+            q.symmetric = options.symmetric;
+            q.group_size = options.group_size < 0 ? cols : options.group_size;
+            zero = 1;
+            break;
+        case Method::kNf4:
+        case Method::kFp4:
+            q.scheme = method == Method::kNf4 ? Scheme::kNf4 : Scheme::kFp4;
+            q.group_size = options.group_size;
+            break;
+        case Method::kInt8:
+            q.bits = 8;
+            q.scheme = Scheme::kInt8Absmax;
+            q.group_size = cols;
+            code = 128;
+            break;
+        case Method::kGgufQ8_0:
+            q.bits = 8;
+            zero = 128;
+            break;
+        case Method::kGgufQ4_0:
+            break;
+        case Method::kGgufQ4_1:
+            q.scheme = Scheme::kAffineMin;
+            zero = 0;
+            break;
+    }
+    q.codes.assign(static_cast<size_t>(rows * cols), code);
+    const int64_t groups = q.scheme == Scheme::kNf4 || q.scheme == Scheme::kFp4 ? q.groups() : rows * q.groups();
+    q.scales.assign(static_cast<size_t>(groups), 1.0f);
+    if (q.scheme == Scheme::kAffine || q.scheme == Scheme::kAffineMin) q.zeros.assign(q.scales.size(), zero);
+    if ((method == Method::kNf4 || method == Method::kFp4) && options.double_quant) {
+        quantformat::DoubleQuant dq;
+        dq.codes.assign(static_cast<size_t>(groups), 255);  // DynamicMap8()[255] == 1: scales of 1 are exact
+        dq.nested_absmax.assign(static_cast<size_t>((groups + dq.nested_block - 1) / dq.nested_block), 1.0f);
+        q.double_quant = std::move(dq);
+    }
+    return q;
+}
+
+std::string RegexEscape(const std::string& text) {
+    static const std::regex special(R"([.^$|()\[\]{}*+?\\])");
+    return std::regex_replace(text, special, R"(\$&)");
+}
+
+}  // namespace
+
+Result<Layout> HfLayoutFor(OutputFormat format, Method method) {
+    switch (format) {
+        case OutputFormat::kGptq:
+            if (method == Method::kRtn) return Layout::kGptq;
+            return Status::InvalidArgument(
+                "the GPTQ format stores integer codes: use --method rtn (or --format bnb "
+                "for nf4, fp4 and int8)");
+        case OutputFormat::kAwq:
+            if (method == Method::kRtn) return Layout::kAwqGemm;
+            return Status::InvalidArgument("the AWQ format stores integer codes: use --method rtn --bits 4");
+        case OutputFormat::kBnb:
+            if (method == Method::kNf4 || method == Method::kFp4) return Layout::kBnb4;
+            if (method == Method::kInt8) return Layout::kBnb8;
+            return Status::InvalidArgument(
+                "the bitsandbytes format stores nf4, fp4 or int8: use --method nf4, fp4 or "
+                "int8 (or --format gptq for rtn)");
+        default:
+            return Status::InvalidArgument("format '" + std::string(OutputFormatName(format)) +
+                                           "' is not a quantized HF layout");
+    }
+}
+
+Scheme SchemeOf(Method method) {
+    switch (method) {
+        case Method::kNf4:
+            return Scheme::kNf4;
+        case Method::kFp4:
+            return Scheme::kFp4;
+        case Method::kInt8:
+            return Scheme::kInt8Absmax;
+        case Method::kGgufQ4_1:
+            return Scheme::kAffineMin;
+        default:
+            return Scheme::kAffine;
+    }
+}
+
+Result<DType> GgufTypeOf(const QuantizeRequest& request) {
+    if (request.gguf_type) {
+        const DType t = *request.gguf_type;
+        if (t == DType::kF16 || t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1) return t;
+        return Status::InvalidArgument("GGUF type " + std::string(DTypeName(t)) +
+                                       " is not supported (supported: F16, Q8_0, Q4_0, Q4_1)");
+    }
+    const QuantOptions& o = request.options;
+    if (o.method != Method::kRtn) {
+        return Status::InvalidArgument("GGUF has no " + std::string(MethodName(o.method)) +
+                                       " blocks: use --gguf-type F16|Q8_0|Q4_0|Q4_1, or --method rtn");
+    }
+    if (o.group_size == 32 && o.bits == 8 && o.symmetric) return DType::kQ8_0;
+    if (o.group_size == 32 && o.bits == 4) return o.symmetric ? DType::kQ4_0 : DType::kQ4_1;
+    return Status::InvalidArgument("rtn with " + std::to_string(o.bits) + " bits, group size " +
+                                   std::to_string(o.group_size) + (o.symmetric ? ", sym" : ", asym") +
+                                   " has no GGUF block type; GGUF takes rtn --bits 8 --group-size 32 --sym (Q8_0), "
+                                   "--bits 4 --group-size 32 --sym (Q4_0) or --asym (Q4_1), or --gguf-type");
+}
+
+Method GgufMethod(DType type) {
+    if (type == DType::kQ8_0) return Method::kGgufQ8_0;
+    if (type == DType::kQ4_1) return Method::kGgufQ4_1;
+    return Method::kGgufQ4_0;
+}
+
+Layout GgufLayout(DType type) {
+    if (type == DType::kQ8_0) return Layout::kGgufQ8_0;
+    if (type == DType::kQ4_1) return Layout::kGgufQ4_1;
+    return Layout::kGgufQ4_0;
+}
+
+QuantizingRewriter::QuantizingRewriter(const model::Model& model, const QuantizeRequest& request, ThreadPool& pool)
+    : model_(model), request_(request), pool_(pool) {}
+
+QuantizingRewriter::Decision QuantizingRewriter::Decide(const io::TensorInfo& info, bool gguf) const {
+    Decision d;
+    const std::optional<model::RoleMatch> match =
+        model::MatchName(*model_.spec, info.name, model::Naming::kHuggingFace);
+    if (!match || info.shape.size() != 2) return d;
+    const bool conv1d = match->role->conv1d;
+    d.rows = conv1d ? info.shape[1] : info.shape[0];
+    d.cols = conv1d ? info.shape[0] : info.shape[1];
+    if (gguf) {
+        // llama.cpp's policy for the legacy types: every 2-D weight in the file's type, the output
+        // head in Q8_0 when the type has 4 bits (llama-quantize gives it Q6_K, and Q8_0 when rows do
+        // not divide into Q6_K's 256-blocks; TenPak has no Q6_K yet), rows that do not divide into
+        // 32-blocks in F16. With tied embeddings the embedding is the output head and is typed as one.
+        const Result<DType> type = GgufTypeOf(request_);
+        if (!type.ok() || *type == DType::kF16) return d;
+        DType chosen = *type;
+        const bool tied = model_.tensors->Find("lm_head.weight") == nullptr;
+        const bool is_head =
+            info.name == "lm_head.weight" ||
+            (tied && (info.name == "model.embed_tokens.weight" || info.name == "transformer.wte.weight"));
+        if (is_head && IsFourBit(chosen)) chosen = DType::kQ8_0;
+        if (d.cols % 32 != 0) {
+            d.kept_reason = "input size " + std::to_string(d.cols) + " is not a multiple of " +
+                            std::string(DTypeName(chosen)) + "'s block of 32";
+            return d;
+        }
+        d.target = Target{GgufLayout(chosen), GgufMethod(chosen)};
+        return d;
+    }
+    if (!match->role->is_linear()) return d;
+    const QuantOptions& o = request_.options;
+    const Result<Layout> layout = HfLayoutFor(request_.format, o.method);
+    if (!layout.ok()) return d;  // CheckRequest refused it already
+    const Status fits = quantformat::CanHold(*layout, d.rows, d.cols, o.bits, o.group_size, SchemeOf(o.method));
+    if (!fits.ok()) {
+        d.kept_reason = fits.message();
+        return d;
+    }
+    d.target = Target{*layout, o.method};
+    return d;
+}
+
+Status QuantizingRewriter::Preflight(bool gguf) const {
+    std::string first_reason;
+    for (const io::TensorInfo& info : model_.tensors->tensors()) {
+        const Decision d = Decide(info, gguf);
+        if (d.target) return Status::Ok();
+        if (first_reason.empty() && !d.kept_reason.empty()) first_reason = "'" + info.name + "': " + d.kept_reason;
+    }
+    return Status::InvalidArgument("the format can hold none of " + model_.origin + "'s linear layers (" +
+                                   (first_reason.empty() ? std::string("it has none") : first_reason) +
+                                   "); choose another group size or format");
+}
+
+Result<std::optional<std::vector<io::TensorInfo>>> QuantizingRewriter::Plan(const io::TensorInfo& info, bool gguf) {
+    using Planned = std::optional<std::vector<io::TensorInfo>>;
+    const Decision d = Decide(info, gguf);
+    if (!d.kept_reason.empty()) kept_.push_back({LayerPrefix(info.name), d.kept_reason});
+    if (!d.target) return Planned();
+    const std::optional<Target>& target = d.target;
+    const int64_t rows = d.rows;
+    const int64_t cols = d.cols;
+    targets_[info.name] = *target;
+    ++quantized_layers_;
+
+    std::vector<io::TensorInfo> out;
+    if (gguf) {
+        io::TensorInfo t;
+        t.name = info.name;
+        t.dtype = target->layout == Layout::kGgufQ8_0   ? DType::kQ8_0
+                  : target->layout == Layout::kGgufQ4_1 ? DType::kQ4_1
+                                                        : DType::kQ4_0;
+        t.shape = {rows, cols};
+        TP_ASSIGN_OR_RETURN(t.nbytes, TensorByteSize(t.dtype, t.shape));
+        out.push_back(std::move(t));
+        return Planned(std::move(out));
+    }
+    const QuantizedTensor placeholder = Placeholder(rows, cols, target->method, request_.options);
+    Result<std::vector<PackedTensor>> packed = quantformat::Pack(target->layout, placeholder);
+    if (!packed.ok()) return packed.status().WithContext("planning tensor '" + info.name + "'");
+    const std::string prefix = LayerPrefix(info.name);
+    for (const PackedTensor& p : *packed) {
+        io::TensorInfo t;
+        t.name = prefix + "." + p.suffix;
+        t.dtype = p.dtype;
+        t.shape = p.shape;
+        t.nbytes = p.bytes.size();
+        if (p.suffix.starts_with(kQuantStatePrefix)) {
+            t.nbytes += kQuantStateSlack;
+            t.shape = {static_cast<int64_t>(t.nbytes)};
+        }
+        out.push_back(std::move(t));
+    }
+    return Planned(std::move(out));
+}
+
+Result<const Quantizer*> QuantizingRewriter::QuantizerFor(Method method) {
+    auto it = quantizers_.find(method);
+    if (it == quantizers_.end()) {
+        QuantOptions options = request_.options;
+        options.method = method;
+        TP_ASSIGN_OR_RETURN(std::unique_ptr<Quantizer> made, MakeQuantizer(options));
+        it = quantizers_.emplace(method, std::move(made)).first;
+    }
+    return it->second.get();
+}
+
+Result<std::vector<float>> QuantizingRewriter::ReadWeights(const io::TensorInfo& info, int64_t rows,
+                                                           int64_t cols) const {
+    TP_ASSIGN_OR_RETURN(io::TensorData data, model_.tensors->Read(info));
+    std::vector<float> weights(static_cast<size_t>(rows * cols));
+    std::span<std::byte> out(reinterpret_cast<std::byte*>(weights.data()), weights.size() * sizeof(float));
+    if (info.shape[0] == rows) {
+        TP_RETURN_IF_ERROR(CastTensor(info.dtype, data.bytes(), DType::kF32, out, weights.size()));
+    } else {  // Conv1D [in, out]: cast, then transpose to [out, in]
+        std::vector<float> stored(weights.size());
+        TP_RETURN_IF_ERROR(CastTensor(info.dtype, data.bytes(), DType::kF32,
+                                      {reinterpret_cast<std::byte*>(stored.data()), stored.size() * sizeof(float)},
+                                      stored.size()));
+        model::Transpose2d({reinterpret_cast<const std::byte*>(stored.data()), stored.size() * sizeof(float)}, out,
+                           info.shape[0], info.shape[1], sizeof(float));
+    }
+    return weights;
+}
+
+Result<io::TensorData> QuantizingRewriter::Produce(const io::TensorInfo& canonical, const io::TensorInfo& out) {
+    if (cached_name_ != canonical.name) {
+        cached_.clear();
+        cached_name_.clear();
+        const auto target = targets_.find(canonical.name);
+        if (target == targets_.end()) return Status::Internal("tensor '" + canonical.name + "' was not planned");
+        const Decision d = Decide(canonical, IsGgufLayout(target->second.layout));
+        TP_ASSIGN_OR_RETURN(std::vector<float> weights, ReadWeights(canonical, d.rows, d.cols));
+        model_.tensors->Release(canonical);
+        TP_ASSIGN_OR_RETURN(const Quantizer* quantizer, QuantizerFor(target->second.method));
+        Result<QuantizedTensor> q = quantizer->Quantize(weights, d.rows, d.cols, pool_);
+        if (!q.ok()) return q.status().WithContext("tensor '" + canonical.name + "'");
+        weights = {};
+        Result<std::vector<PackedTensor>> packed = quantformat::Pack(target->second.layout, *q);
+        if (!packed.ok()) return packed.status().WithContext("tensor '" + canonical.name + "'");
+        cached_ = std::move(packed).value();
+        cached_name_ = canonical.name;
+    }
+    // GGUF: the one tensor. HF: the one whose suffix completes the output's name.
+    const std::string prefix = LayerPrefix(canonical.name);
+    for (PackedTensor& p : cached_) {
+        if (cached_.size() != 1 && out.name != prefix + "." + p.suffix) continue;
+        std::vector<std::byte> bytes = std::move(p.bytes);
+        if (p.suffix.starts_with(kQuantStatePrefix)) {
+            if (bytes.size() > out.nbytes) {
+                return Status::Internal("tensor '" + out.name + "': quant_state JSON of " +
+                                        std::to_string(bytes.size()) + " bytes exceeds the planned " +
+                                        std::to_string(out.nbytes));
+            }
+            bytes.resize(out.nbytes, std::byte{' '});
+        }
+        return io::TensorData::Own(std::move(bytes));
+    }
+    return Status::Internal("tensor '" + out.name + "' is not among the packed tensors of '" + canonical.name + "'");
+}
+
+nlohmann::json QuantizingRewriter::QuantizationConfigJson() const {
+    using nlohmann::json;
+    const QuantOptions& o = request_.options;
+    std::vector<std::string> kept;
+    for (const KeptLayer& k : kept_) kept.push_back(k.name);
+    const json kept_json = kept.empty() ? json(nullptr) : json(kept);
+    json q = json::object();
+    switch (request_.format) {
+        case OutputFormat::kGptq: {
+            // Every key vLLM's gptq / gptq_marlin, TGI and transformers read (formats.md B.6), explicit.
+            q["bits"] = o.bits;
+            q["group_size"] = o.group_size;
+            q["damp_percent"] = 0.01;
+            q["desc_act"] = false;
+            q["static_groups"] = false;
+            q["sym"] = o.symmetric;
+            q["true_sequential"] = true;
+            q["model_name_or_path"] = nullptr;
+            q["model_file_base_name"] = nullptr;
+            q["quant_method"] = "gptq";
+            q["checkpoint_format"] = "gptq";
+            if (!kept.empty()) {
+                // vLLM skips modules matched by a "-:" rule of `dynamic`.
+                json dynamic = json::object();
+                for (const std::string& name : kept) dynamic["-:^" + RegexEscape(name) + "$"] = json::object();
+                q["dynamic"] = dynamic;
+            }
+            break;
+        }
+        case OutputFormat::kAwq:
+            q["quant_method"] = "awq";
+            q["zero_point"] = true;  // the GEMM layout always stores zero points (sym ones are 8)
+            q["group_size"] = o.group_size;
+            q["bits"] = o.bits;
+            q["version"] = "gemm";
+            q["modules_to_not_convert"] = kept_json;
+            break;
+        case OutputFormat::kBnb: {
+            const bool four = o.method != Method::kInt8;
+            q["quant_method"] = "bitsandbytes";
+            q["_load_in_4bit"] = four;
+            q["_load_in_8bit"] = !four;
+            q["load_in_4bit"] = four;
+            q["load_in_8bit"] = !four;
+            q["bnb_4bit_quant_type"] = o.method == Method::kNf4 ? "nf4" : "fp4";
+            q["bnb_4bit_use_double_quant"] = four && o.double_quant;
+            q["bnb_4bit_compute_dtype"] = "float16";
+            q["bnb_4bit_quant_storage"] = "uint8";
+            q["llm_int8_threshold"] = static_cast<double>(o.int8_threshold);
+            q["llm_int8_skip_modules"] = kept_json;
+            q["llm_int8_enable_fp32_cpu_offload"] = false;
+            q["llm_int8_has_fp16_weight"] = false;
+            break;
+        }
+        default:
+            break;
+    }
+    return q;
+}
+
+void QuantizingRewriter::EditConfig(nlohmann::json& config) const {
+    config["quantization_config"] = QuantizationConfigJson();
+    config["torch_dtype"] = "float16";
+}
+
+std::vector<io::AuxFile> QuantizingRewriter::ExtraFiles() const {
+    if (request_.format != OutputFormat::kGptq) return {};
+    // AutoGPTQ's side file, which older loaders (and TGI's fallback) read.
+    return {{"quantize_config.json", QuantizationConfigJson().dump(2) + "\n"}};
+}
+
+}  // namespace tenpak::quant::internal

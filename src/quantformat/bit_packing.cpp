@@ -1,0 +1,97 @@
+// See bit_packing_internal.h for the bit-string rule shared by GPTQ and AWQ.
+#include "bit_packing_internal.h"
+
+#include <algorithm>
+
+#include "tenpak/core/check.h"
+
+namespace tenpak::quantformat::internal {
+
+namespace {
+
+constexpr int kWordBits = 32;
+
+}  // namespace
+
+void PackBitString(std::span<const uint8_t> codes, int bits, std::span<uint32_t> words) {
+    TP_CHECK(bits >= 1 && bits <= 8);
+    TP_CHECK(codes.size() * static_cast<size_t>(bits) == words.size() * kWordBits);
+    std::fill(words.begin(), words.end(), 0u);
+    const uint32_t mask = (1u << bits) - 1u;
+    for (size_t i = 0; i < codes.size(); ++i) {
+        const size_t bit = i * static_cast<size_t>(bits);
+        const size_t word = bit / kWordBits;
+        const unsigned offset = static_cast<unsigned>(bit % kWordBits);
+        // Widen so that a field crossing into the next word (3 bits) keeps its high bits.
+        const uint64_t field = static_cast<uint64_t>(codes[i] & mask) << offset;
+        words[word] |= static_cast<uint32_t>(field);
+        if (offset + static_cast<unsigned>(bits) > kWordBits)
+            words[word + 1] |= static_cast<uint32_t>(field >> kWordBits);
+    }
+}
+
+void UnpackBitString(std::span<const uint32_t> words, int bits, std::span<uint8_t> codes) {
+    TP_CHECK(bits >= 1 && bits <= 8);
+    TP_CHECK(codes.size() * static_cast<size_t>(bits) == words.size() * kWordBits);
+    const uint32_t mask = (1u << bits) - 1u;
+    for (size_t i = 0; i < codes.size(); ++i) {
+        const size_t bit = i * static_cast<size_t>(bits);
+        const size_t word = bit / kWordBits;
+        const unsigned offset = static_cast<unsigned>(bit % kWordBits);
+        uint64_t pair = words[word];
+        if (offset + static_cast<unsigned>(bits) > kWordBits)
+            pair |= static_cast<uint64_t>(words[word + 1]) << kWordBits;
+        codes[i] = static_cast<uint8_t>((pair >> offset) & mask);
+    }
+}
+
+std::vector<uint32_t> PackRows(std::span<const uint8_t> codes, int64_t rows, int64_t width, int bits,
+                               std::span<const int> order) {
+    TP_CHECK(codes.size() == static_cast<size_t>(rows * width));
+    TP_CHECK((width * bits) % kWordBits == 0);
+    TP_CHECK(order.empty() || width % static_cast<int64_t>(order.size()) == 0);
+    const size_t row_words = static_cast<size_t>(width * bits / kWordBits);
+    std::vector<uint32_t> words(static_cast<size_t>(rows) * row_words);
+    std::vector<uint8_t> row(static_cast<size_t>(width));
+    for (int64_t row_idx = 0; row_idx < rows; ++row_idx) {
+        const std::span<const uint8_t> source = codes.subspan(static_cast<size_t>(row_idx * width), row.size());
+        if (order.empty()) {
+            std::copy(source.begin(), source.end(), row.begin());
+        } else {
+            for (size_t run = 0; run < row.size(); run += order.size()) {
+                for (size_t slot = 0; slot < order.size(); ++slot) {
+                    row[run + slot] = source[run + static_cast<size_t>(order[slot])];
+                }
+            }
+        }
+        PackBitString(row, bits,
+                      std::span<uint32_t>(words).subspan(static_cast<size_t>(row_idx) * row_words, row_words));
+    }
+    return words;
+}
+
+std::vector<uint8_t> UnpackRows(std::span<const uint32_t> words, int64_t rows, int64_t width, int bits,
+                                std::span<const int> order) {
+    TP_CHECK((width * bits) % kWordBits == 0);
+    const size_t row_words = static_cast<size_t>(width * bits / kWordBits);
+    TP_CHECK(words.size() == static_cast<size_t>(rows) * row_words);
+    TP_CHECK(order.empty() || width % static_cast<int64_t>(order.size()) == 0);
+    std::vector<uint8_t> codes(static_cast<size_t>(rows * width));
+    std::vector<uint8_t> row(static_cast<size_t>(width));
+    for (int64_t row_idx = 0; row_idx < rows; ++row_idx) {
+        UnpackBitString(words.subspan(static_cast<size_t>(row_idx) * row_words, row_words), bits, row);
+        uint8_t* target = codes.data() + row_idx * width;
+        if (order.empty()) {
+            std::copy(row.begin(), row.end(), target);
+        } else {
+            for (size_t run = 0; run < row.size(); run += order.size()) {
+                for (size_t slot = 0; slot < order.size(); ++slot) {
+                    target[run + static_cast<size_t>(order[slot])] = row[run + slot];
+                }
+            }
+        }
+    }
+    return codes;
+}
+
+}  // namespace tenpak::quantformat::internal
