@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs TenPak's main job on the bundled model (models/stories260K):
-# inspect it, convert it to GGUF and back, and check the round trip is bit-exact.
+# inspect it, convert it to GGUF and back (checking the round trip is bit-exact), then quantize it
+# with the presets and GGUF Q4_0 and measure each quantized model's perplexity with the engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -26,3 +27,24 @@ else
     echo "round trip HF -> GGUF -> HF: DIFFERENT" >&2
     exit 1
 fi
+echo
+echo "== quantize the bundled model four ways and measure each with the engine (perplexity, TinyStories sample)"
+text=models/text/tinystories_val.txt
+head -c 200000 "$text" >"$out/sample.txt"
+printf '%-34s %10s %12s\n' "model" "ppl" "bytes"
+report() {
+    local name=$1 path=$2
+    local ppl bytes
+    ppl=$($tenpak eval "$path" --text "$out/sample.txt" --ctx 256 --json | sed -n 's/^ *"ppl": \([0-9.]*\),*$/\1/p')
+    bytes=$(du -sb "$path" | cut -f1)
+    printf '%-34s %10.4f %12s\n' "$name" "$ppl" "$bytes"
+}
+report "F32 (original)" models/stories260K
+$tenpak quantize models/stories260K --preset fp16 -o "$out/fp16" --force --json >/dev/null
+report "fp16 preset" "$out/fp16"
+$tenpak quantize models/stories260K --preset bnb_int8 -o "$out/int8" --force --json >/dev/null
+report "bnb_int8 preset (bitsandbytes)" "$out/int8"
+$tenpak quantize models/stories260K --preset bnb_nf4 -o "$out/nf4" --force --json >/dev/null
+report "bnb_nf4 preset (bitsandbytes)" "$out/nf4"
+$tenpak quantize models/stories260K --gguf-type Q4_0 -o "$out/stories260K-q4_0.gguf" --json >/dev/null
+report "GGUF Q4_0 (llama.cpp's encoder)" "$out/stories260K-q4_0.gguf"

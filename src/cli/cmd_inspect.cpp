@@ -62,6 +62,16 @@ Status RunInspect(const InspectArgs& args) {
         out["tensor_count"] = m.tensors->tensors().size();
         out["total_bytes"] = total_bytes;
         out["bytes_by_dtype"] = bytes_by_dtype;
+        if (c.quantization) {
+            const model::QuantizationConfig& q = *c.quantization;
+            out["quantization"] = {{"quant_method", q.quant_method},
+                                   {"layout", quantformat::LayoutName(q.layout)},
+                                   {"bits", q.params.bits},
+                                   {"group_size", q.params.group_size},
+                                   {"sym", q.params.symmetric}};
+        } else {
+            out["quantization"] = nullptr;
+        }
         if (m.vocab) {
             out["vocab"] = {{"model", m.vocab->model}, {"size", m.vocab->size()}};
             if (m.vocab->bos_id) out["vocab"]["bos_id"] = *m.vocab->bos_id;
@@ -104,13 +114,19 @@ Status RunInspect(const InspectArgs& args) {
                   static_cast<long long>(c.vocab_size), static_cast<long long>(c.max_position_embeddings), c.rope_theta,
                   c.norm_eps, c.tie_word_embeddings ? "tied" : "untied", c.qkv_bias ? ", q/k/v bias" : "");
     PrintField("config", misc);
-    PrintField("parameters", WithThousands(params));
+    PrintField("parameters", WithThousands(params) + (c.quantization ? " (stored elements: quantized layers are packed)" : ""));
     std::string dtypes;
     for (const auto& [dtype, bytes] : bytes_by_dtype) {
         if (!dtypes.empty()) dtypes += ", ";
         dtypes += dtype + " " + FormatBytes(bytes);
     }
     PrintField("bytes", FormatBytes(total_bytes) + " (" + dtypes + ")");
+    if (c.quantization) {
+        const model::QuantizationConfig& q = *c.quantization;
+        PrintField("quantized", q.quant_method + " (" + std::string(quantformat::LayoutName(q.layout)) + " layout), " +
+                                    std::to_string(q.params.bits) + "-bit, group " + std::to_string(q.params.group_size) +
+                                    (q.params.symmetric ? ", sym" : ", asym"));
+    }
     if (m.vocab) {
         std::string vocab = std::to_string(m.vocab->size()) + " tokens (" + m.vocab->model + ")";
         if (m.vocab->bos_id) vocab += ", bos " + std::to_string(*m.vocab->bos_id);

@@ -80,6 +80,10 @@ const std::vector<std::string> kNone = {};
 const std::vector<std::string> kDown = {"mlp.down_proj"};
 const std::vector<std::string> kMlp = {"mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"};
 
+void PrintTo(const Variant& c, std::ostream* os) {
+    *os << c.name;
+}
+
 std::vector<Variant> Variants() {
     const std::vector<std::string> gptq = {"g_idx", "qweight", "qzeros", "scales"};
     const std::vector<std::string> bnb4 = {"weight", "weight.absmax", "weight.quant_map"};
@@ -297,6 +301,10 @@ struct PplCase {
     QuantizeRequest request;
     double max_increase_percent;  // over the F32 model's perplexity on the same text
 };
+
+void PrintTo(const PplCase& c, std::ostream* os) {
+    *os << c.name;
+}
 
 class SlowQuantizedPerplexityTest : public ::testing::TestWithParam<PplCase> {};
 

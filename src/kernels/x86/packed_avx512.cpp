@@ -1,6 +1,6 @@
 // Decode of packed codes with AVX-512 F/BW/VL/DQ: one 32-column block as two 16-lane vectors of
-// values, multiplied with x' into two partial sums. The walk over rows, groups and blocks is
-// packed_internal.h's.
+// values (or a 128-column wide block as eight), multiplied with x' into vector partial sums. The
+// walk over rows, groups and blocks is packed_internal.h's.
 //
 // 2- and 4-bit codes are looked up with vpermps, which reads only the low 4 bits of each lane's
 // index: a lane holding a whole byte of codes indexes with its low nibble, so the even columns of a

@@ -1,0 +1,123 @@
+// tenpak quantize end to end: the summary and JSON scripts rely on, the outputs other commands
+// accept, and the errors bad flags and bad weights get (exit 2, nothing written).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "model_factory.h"
+#include "tenpak/io/safetensors.h"
+#include "test_util.h"
+
+namespace tenpak {
+namespace {
+namespace fs = std::filesystem;
+using testing::RunTenpak;
+using testing::TempDir;
+
+const std::string kBundled = testing::SourcePath("models/stories260K");
+
+TEST(QuantizeCliTest, PresetJsonReportsSizesAndKeptLayers) {
+    TempDir dir;
+    const testing::CommandResult r =
+        RunTenpak({"quantize", kBundled, "--method", "rtn", "--bits", "8", "--group-size", "-1", "-o", dir.File("q"),
+                   "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    for (const char* key : {"source", "output", "format", "method", "bits", "group_size", "sym", "bytes_before",
+                            "bytes_after", "compression", "seconds", "quantized_layers", "kept_layers", "files"}) {
+        EXPECT_TRUE(j.contains(key)) << key;
+    }
+    EXPECT_EQ(j["format"], "gptq");
+    EXPECT_EQ(j["quantized_layers"], 30);
+    ASSERT_EQ(j["kept_layers"].size(), 5u);
+    EXPECT_NE(j["kept_layers"][0]["reason"].get<std::string>().find("172"), std::string::npos);
+    EXPECT_NEAR(j["compression"].get<double>(),
+                j["bytes_before"].get<double>() / j["bytes_after"].get<double>(), 1e-9);
+    // eval and bench take the output.
+    const testing::CommandResult eval =
+        RunTenpak({"bench", dir.File("q"), "--prompt-tokens", "16", "--gen-tokens", "4", "--repetitions", "1"});
+    EXPECT_EQ(eval.exit_code, 0) << eval.err;
+}
+
+TEST(QuantizeCliTest, HumanSummaryListsKeptLayers) {
+    TempDir dir;
+    const testing::CommandResult r = RunTenpak({"quantize", kBundled, "--gguf-type", "q4_0", "-o", dir.File("m.gguf")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("gguf Q4_0"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("kept in F16 (5 layers"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("model.layers.0.mlp.down_proj"), std::string::npos) << r.out;
+    const testing::CommandResult inspect = RunTenpak({"inspect", dir.File("m.gguf"), "--json"});
+    ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+    EXPECT_TRUE(nlohmann::json::parse(inspect.out)["bytes_by_dtype"].contains("Q4_0"));
+}
+
+TEST(QuantizeCliTest, BadCombinationsAreRefusedBeforeAnyWork) {
+    TempDir dir;
+    const std::string out = dir.File("q");
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"--method", "rtn", "--bits", "3", "--format", "awq"}, "AWQ stores 4-bit codes only"},
+        {{"--method", "nf4", "--group-size", "128"}, "bitsandbytes has no group size"},
+        {{"--preset", "bnb_nf4", "--bits", "4"}, "--preset sets the method"},
+        {{"--method", "rtn", "--bits", "5"}, "2, 3, 4 or 8 bits"},
+        {{"--method", "rtn", "--group-size", "100"}, "32, 64, 128"},
+        {{"--method", "nf4", "--gguf-type", "Q4_0", "--format", "bnb"}, "--gguf-type goes with --format gguf"},
+        {{"--gguf-type", "Q4_K"}, "F16, Q8_0, Q4_0, Q4_1"},
+        {{"--method", "rtn", "--group-size", "128"}, "none of"},
+        {{"--preset", "gptq_quality"}, "needs calibration"},
+        {{"--method", "magic"}, "rtn, nf4, fp4, int8"},
+        {{"--method", "rtn", "--sym", "--asym"}, "exclude each other"},
+        {{}, "--preset"},
+    };
+    for (const auto& [flags, message] : cases) {
+        std::vector<std::string> args = {"quantize", kBundled, "-o", out};
+        args.insert(args.end(), flags.begin(), flags.end());
+        const testing::CommandResult r = RunTenpak(args);
+        EXPECT_EQ(r.exit_code, 2) << message << "\n" << r.err;
+        EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+        EXPECT_FALSE(fs::exists(out)) << message;
+    }
+}
+
+TEST(QuantizeCliTest, NanWeightNamesTheTensorAndWritesNothing) {
+    TempDir dir;
+    testing::TinyLlama spec;
+    spec.hidden = 64;
+    spec.intermediate = 128;
+    testing::WriteTinyLlama(dir.File("m"), spec);
+    // Poison one weight of layer 1's up_proj in place (found by its bytes: random floats are unique).
+    std::string bytes = testing::ReadFile(dir.File("m/model.safetensors"));
+    size_t offset = std::string::npos;
+    {
+        auto reader = io::SafetensorsReader::Open(dir.File("m/model.safetensors"));
+        ASSERT_TRUE(reader.ok());
+        const io::TensorInfo* info = (*reader)->Find("model.layers.1.mlp.up_proj.weight");
+        ASSERT_NE(info, nullptr);
+        auto data = (*reader)->Read(*info);
+        ASSERT_TRUE(data.ok());
+        offset = bytes.find(std::string(reinterpret_cast<const char*>(data->data()), 64));
+    }
+    ASSERT_NE(offset, std::string::npos);
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    std::memcpy(bytes.data() + offset + 4 * 77, &nan, 4);
+    testing::WriteFile(dir.File("m/model.safetensors"), bytes);
+
+    for (const std::vector<std::string>& flags :
+         {std::vector<std::string>{"--method", "rtn", "--group-size", "32"}, {"--method", "nf4"}, {"--method", "int8"},
+          {"--gguf-type", "Q8_0", "--format", "gguf"}}) {
+        std::vector<std::string> args = {"quantize", dir.File("m"), "-o", dir.File("q")};
+        args.insert(args.end(), flags.begin(), flags.end());
+        const testing::CommandResult r = RunTenpak(args);
+        EXPECT_NE(r.exit_code, 0) << flags[1];
+        EXPECT_NE(r.err.find("model.layers.1.mlp.up_proj.weight"), std::string::npos) << flags[1] << ": " << r.err;
+        EXPECT_NE(r.err.find("NaN"), std::string::npos) << r.err;
+        EXPECT_FALSE(fs::exists(dir.File("q"))) << flags[1];
+    }
+}
+
+}  // namespace
+}  // namespace tenpak
