@@ -110,6 +110,13 @@ Result<QuantizeReport> QuantizeModel(const model::Model& model, const QuantizeRe
                                        model.config.quantization->quant_method +
                                        "); quantize from the unquantized model");
     }
+    for (const io::TensorInfo& info : model.tensors->tensors()) {
+        if (Traits(info.dtype).block_elems != 1) {
+            return Status::InvalidArgument(model.origin + " is already quantized (tensor '" + info.name + "' is " +
+                                           std::string(DTypeName(info.dtype)) +
+                                           "); quantize from the unquantized model");
+        }
+    }
     const auto start = std::chrono::steady_clock::now();
     QuantizeReport report;
     report.output = output;

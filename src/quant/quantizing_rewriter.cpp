@@ -243,20 +243,30 @@ Result<std::optional<std::vector<io::TensorInfo>>> QuantizingRewriter::Plan(cons
         out.push_back(std::move(t));
         return Planned(std::move(out));
     }
-    const QuantizedTensor placeholder = Placeholder(rows, cols, target->method, request_.options);
-    Result<std::vector<PackedTensor>> packed = quantformat::Pack(target->layout, placeholder);
-    if (!packed.ok()) return packed.status().WithContext("planning tensor '" + info.name + "'");
-    const std::string prefix = LayerPrefix(info.name);
-    for (const PackedTensor& p : *packed) {
-        io::TensorInfo t;
-        t.name = prefix + "." + p.suffix;
-        t.dtype = p.dtype;
-        t.shape = p.shape;
-        t.nbytes = p.bytes.size();
-        if (p.suffix.starts_with(kQuantStatePrefix)) {
-            t.nbytes += kQuantStateSlack;
-            t.shape = {static_cast<int64_t>(t.nbytes)};
+    const auto key = std::make_tuple(target->layout, target->method, rows, cols);
+    auto planned = planned_shapes_.find(key);
+    if (planned == planned_shapes_.end()) {
+        const QuantizedTensor placeholder = Placeholder(rows, cols, target->method, request_.options);
+        Result<std::vector<PackedTensor>> packed = quantformat::Pack(target->layout, placeholder);
+        if (!packed.ok()) return packed.status().WithContext("planning tensor '" + info.name + "'");
+        std::vector<io::TensorInfo> shapes;
+        for (const PackedTensor& p : *packed) {
+            io::TensorInfo t;
+            t.name = p.suffix;
+            t.dtype = p.dtype;
+            t.shape = p.shape;
+            t.nbytes = p.bytes.size();
+            if (p.suffix.starts_with(kQuantStatePrefix)) {
+                t.nbytes += kQuantStateSlack;
+                t.shape = {static_cast<int64_t>(t.nbytes)};
+            }
+            shapes.push_back(std::move(t));
         }
+        planned = planned_shapes_.emplace(key, std::move(shapes)).first;
+    }
+    const std::string prefix = LayerPrefix(info.name);
+    for (io::TensorInfo t : planned->second) {
+        t.name = prefix + "." + t.name;
         out.push_back(std::move(t));
     }
     return Planned(std::move(out));
@@ -276,18 +286,32 @@ Result<const Quantizer*> QuantizingRewriter::QuantizerFor(Method method) {
 Result<std::vector<float>> QuantizingRewriter::ReadWeights(const io::TensorInfo& info, int64_t rows,
                                                            int64_t cols) const {
     TP_ASSIGN_OR_RETURN(io::TensorData data, model_.tensors->Read(info));
-    std::vector<float> weights(static_cast<size_t>(rows * cols));
-    std::span<std::byte> out(reinterpret_cast<std::byte*>(weights.data()), weights.size() * sizeof(float));
-    if (info.shape[0] == rows) {
-        TP_RETURN_IF_ERROR(CastTensor(info.dtype, data.bytes(), DType::kF32, out, weights.size()));
-    } else {  // Conv1D [in, out]: cast, then transpose to [out, in]
-        std::vector<float> stored(weights.size());
-        TP_RETURN_IF_ERROR(CastTensor(info.dtype, data.bytes(), DType::kF32,
-                                      {reinterpret_cast<std::byte*>(stored.data()), stored.size() * sizeof(float)},
-                                      stored.size()));
-        model::Transpose2d({reinterpret_cast<const std::byte*>(stored.data()), stored.size() * sizeof(float)}, out,
-                           info.shape[0], info.shape[1], sizeof(float));
+    if (Traits(info.dtype).block_elems != 1) {
+        return Status::Unsupported("tensor '" + info.name + "' is stored as " + std::string(DTypeName(info.dtype)) +
+                                   ", which TenPak does not requantize");
     }
+    std::vector<float> stored(static_cast<size_t>(rows * cols));
+    // The cast, on the pool: it is a full pass over the layer, as long as the quantization itself.
+    const size_t in_row = static_cast<size_t>(info.shape[1]);
+    const size_t elem = Traits(info.dtype).block_bytes;
+    std::vector<Status> failures(pool_.size());
+    pool_.ParallelFor(
+        static_cast<size_t>(info.shape[0]),
+        [&](size_t begin, size_t end, size_t thread) {
+            const size_t count = (end - begin) * in_row;
+            const Status s = CastTensor(info.dtype, data.bytes().subspan(begin * in_row * elem, count * elem),
+                                        DType::kF32,
+                                        {reinterpret_cast<std::byte*>(stored.data() + begin * in_row), count * 4}, count);
+            if (!s.ok()) failures[thread] = s;
+        },
+        16);
+    for (const Status& s : failures) TP_RETURN_IF_ERROR(s);
+    if (info.shape[0] == rows) return stored;
+    // Conv1D [in, out] -> [out, in].
+    std::vector<float> weights(stored.size());
+    model::Transpose2d({reinterpret_cast<const std::byte*>(stored.data()), stored.size() * sizeof(float)},
+                       {reinterpret_cast<std::byte*>(weights.data()), weights.size() * sizeof(float)}, info.shape[0],
+                       info.shape[1], sizeof(float));
     return weights;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <tuple>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,8 @@
 #include "tenpak/quantformat/layouts.h"
 
 namespace tenpak::quant::internal {
+
+using quantformat::Layout;
 
 // What one quantized tensor becomes.
 struct Target {
@@ -60,7 +63,9 @@ private:
     ThreadPool& pool_;
     std::map<Method, std::unique_ptr<Quantizer>> quantizers_;
     std::map<std::string, Target> targets_;                // canonical name -> what Plan decided
-    std::map<std::string, uint64_t> planned_state_bytes_;  // padded size of bnb quant_state tensors
+    // The packed tensors' (suffix, dtype, shape, size) per (layout, method, rows, cols): they depend on
+    // nothing else, and a model has only a few distinct layer shapes, so each is planned once.
+    std::map<std::tuple<Layout, Method, int64_t, int64_t>, std::vector<io::TensorInfo>> planned_shapes_;
     std::vector<KeptLayer> kept_;
     int64_t quantized_layers_ = 0;
     // The layer being written: its canonical name and packed tensors.
