@@ -37,6 +37,13 @@ void DequantizeRow(const PackedMatrix& w, size_t r, float* out) {
         const float scale = w.scales[r * groups + g];
         if (w.table != nullptr) {
             for (size_t c = g * group; c < (g + 1) * group; ++c) out[c] = w.table[CodeAt<kBits>(row, c)] * scale;
+        } else if constexpr (kBits <= 4) {
+            // The group's 2^bits values once, then a lookup per weight: the same fma results, without
+            // an fma per weight (this file is built for the baseline ISA, where std::fma is a call).
+            const float offset = w.offsets != nullptr ? w.offsets[r * groups + g] : 0.0f;
+            float values[1 << kBits];
+            for (unsigned q = 0; q < (1u << kBits); ++q) values[q] = std::fma(scale, static_cast<float>(q), offset);
+            for (size_t c = g * group; c < (g + 1) * group; ++c) out[c] = values[CodeAt<kBits>(row, c)];
         } else {
             const float offset = w.offsets != nullptr ? w.offsets[r * groups + g] : 0.0f;
             for (size_t c = g * group; c < (g + 1) * group; ++c) {
