@@ -12,6 +12,7 @@
 // `order` argument carries such a permutation.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -38,12 +39,22 @@ std::vector<uint8_t> UnpackRows(std::span<const uint32_t> words, int64_t rows, i
                                 std::span<const int> order = {});
 
 // The transpose of a row-major (rows x cols) matrix: GPTQ and AWQ store W^T, TenPak W.
+// Done in square tiles, so that both the reads and the strided writes of a tile stay in L1 (a plain
+// double loop misses the cache on every write once a column of the output exceeds it).
 template <typename T>
 std::vector<T> Transpose(std::span<const T> matrix, int64_t rows, int64_t cols) {
+    constexpr int64_t kTile = 32;
     std::vector<T> out(matrix.size());
-    for (int64_t row_idx = 0; row_idx < rows; ++row_idx) {
-        for (int64_t col_idx = 0; col_idx < cols; ++col_idx) {
-            out[static_cast<size_t>(col_idx * rows + row_idx)] = matrix[static_cast<size_t>(row_idx * cols + col_idx)];
+    for (int64_t r0 = 0; r0 < rows; r0 += kTile) {
+        const int64_t r1 = std::min(rows, r0 + kTile);
+        for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+            const int64_t c1 = std::min(cols, c0 + kTile);
+            for (int64_t row_idx = r0; row_idx < r1; ++row_idx) {
+                for (int64_t col_idx = c0; col_idx < c1; ++col_idx) {
+                    out[static_cast<size_t>(col_idx * rows + row_idx)] =
+                        matrix[static_cast<size_t>(row_idx * cols + col_idx)];
+                }
+            }
         }
     }
     return out;
