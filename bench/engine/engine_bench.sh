@@ -29,53 +29,40 @@ read -r -a shape <<<"${SHAPE:---hidden 2048 --intermediate 5632 --layers 22 --he
 window=512
 decode_tokens=64
 
-die() {
-    echo "engine_bench.sh: $*" >&2
-    exit 1
-}
+# shellcheck source-path=SCRIPTDIR/../.. source=bench/lib/bench_common.sh
+source "$repo/bench/lib/bench_common.sh"
+bench_init engine_bench.sh
 
-for tool in "$engine_bench" "$make_model" "$tenpak"; do
-    [ -x "$tool" ] || die "$tool not found: build first (scripts/build.sh $build)"
-done
-/usr/bin/time -v true >/dev/null 2>&1 || die "GNU time (/usr/bin/time -v) is needed: scripts/install-deps.sh installs it"
-command -v python3 >/dev/null || die "python3 is needed for the table: scripts/install-deps.sh installs it"
+bench_require_built "$build" "$engine_bench" "$make_model" "$tenpak"
+bench_require_gnu_time
+bench_require_python3
+bench_make_workdir tenpak-engine-bench
+bench_require_free_kb "$work" $((6700 * 1024))
+bench_warn_mem_available_kb $((9 * 1024 * 1024))
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tenpak-engine-bench.XXXXXX") || die "cannot create a temporary folder"
-cleanup() { rm -rf "$work"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-need_kb=$((6700 * 1024))
-avail_kb=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
-[ "$avail_kb" -ge "$need_kb" ] || die "$work has $((avail_kb / 1024)) MiB free, needs $((need_kb / 1024)) MiB"
-mem_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
-[ "$mem_kb" -ge $((9 * 1024 * 1024)) ] || echo "engine_bench.sh: only $((mem_kb / 1024)) MiB available: the models may not stay in the page cache" >&2
-
-load() { cut -d' ' -f1-3 /proc/loadavg; }
 loads=()
 
 for dtype in f32 f16; do
-    echo "engine_bench.sh: writing the $dtype model ..." >&2
+    bench_say "writing the $dtype model ..."
     "$make_model" "$work/$dtype" "${shape[@]}" --dtype "$dtype" --seed 1 --json >"$work/make_$dtype.json"
-    cat "$work/$dtype"/* >/dev/null
+    warm "$work/$dtype"
 done
 
-echo "engine_bench.sh: prefill and decode (load average $(load)) ..." >&2
+bench_say "prefill and decode (load average $(load)) ..."
 loads+=("speed: $(load)")
 "$engine_bench" --model_f32="$work/f32" --model_f16="$work/f16" --threads="$threads" --window=$window \
     --decode_tokens=$decode_tokens --benchmark_filter='^(Prefill|Linear|Decode)/' \
     --benchmark_out="$work/speed.json" --benchmark_out_format=json 2> >(tee "$work/speed.err" >&2)
 loads[-1]+=" -> $(load)"
 
-echo "engine_bench.sh: memory, in a process of its own (load average $(load)) ..." >&2
+bench_say "memory, in a process of its own (load average $(load)) ..."
 loads+=("memory: $(load)")
 "$engine_bench" --model_f16="$work/f16" --threads="$threads" --window=$window --decode_tokens=$decode_tokens \
     --benchmark_filter='^Memory/F16/' --benchmark_out="$work/memory.json" --benchmark_out_format=json \
     2> >(tee "$work/memory.err" >&2)
 loads[-1]+=" -> $(load)"
 
-echo "engine_bench.sh: tenpak bench on the F16 model (load average $(load)) ..." >&2
+bench_say "tenpak bench on the F16 model (load average $(load)) ..."
 loads+=("tenpak bench: $(load)")
 /usr/bin/time -v -o "$work/cli.time" "$tenpak" bench "$work/f16" --prompt-tokens $window --gen-tokens $decode_tokens \
     --repetitions 1 --threads "$threads" --json >"$work/cli.json"

@@ -29,99 +29,53 @@ sizes=(256MB 1GB)
 largest_bytes=1000000000
 runs=3
 
-die() {
-    echo "convert_bench: $*" >&2
-    exit 1
-}
+# shellcheck source-path=SCRIPTDIR/../.. source=bench/lib/bench_common.sh
+source "$repo/bench/lib/bench_common.sh"
+bench_init convert_bench
 
-[ -x "$tenpak" ] || die "$tenpak not found: build first (scripts/build.sh $build)"
-[ -x "$make_model" ] || die "$make_model not found: build first (scripts/build.sh $build)"
-/usr/bin/time -v true >/dev/null 2>&1 || die "GNU time (/usr/bin/time -v) is needed: scripts/install-deps.sh installs it"
+bench_require_built "$build" "$tenpak" "$make_model"
+bench_require_gnu_time
+bench_make_workdir tenpak-convert-bench
+bench_require_free_kb "$work" $((largest_bytes * 22 / 10 / 1024))
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tenpak-convert-bench.XXXXXX") || die "cannot create a temporary folder"
-cleanup() { rm -rf "$work"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-avail_kb=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
-need_kb=$((largest_bytes * 22 / 10 / 1024))
-[ "$avail_kb" -ge "$need_kb" ] || die "$work has $((avail_kb / 1024)) MiB free, needs $((need_kb / 1024)) MiB"
-
-now_ns() { date +%s%N; }
-# Seconds from a nanosecond count, 3 decimals.
-secs() { awk -v ns="$1" 'BEGIN { printf "%.3f", ns / 1e9 }'; }
-warm() { cat "$1"/* >/dev/null; }
-
-cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
-fs_type=$(df -PT "$work" | awk 'NR == 2 { print $2 }')
+cpu=$(bench_cpu)
+build_type=$(bench_build_type "$build")
+fs_type=$(bench_fs_type "$work")
 
 declare -A input_mb cp_s cp_mbps tp_s tp_mbps ratio rss_mb anon_mb file_mb
 kernels=unknown
 
 for size in "${sizes[@]}"; do
     src=$work/src-$size
-    echo "convert_bench: writing a random $size F32 Llama model ..." >&2
+    bench_say "writing a random $size F32 Llama model ..."
     summary=$("$make_model" "$src" --bytes "$size" --dtype f32 --seed 1 --json)
     kernels=$(printf '%s\n' "$summary" | sed -n 's/^ *"kernels": "\(.*\)",*$/\1/p')
-    bytes=$(find "$src" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+    bytes=$(folder_bytes "$src")
     warm "$src"
 
-    best_cp=
-    for ((run = 1; run <= runs; run++)); do
-        rm -rf "$work/copy"
-        sync
-        warm "$src"
-        start=$(now_ns)
-        cp -r "$src" "$work/copy"
-        elapsed=$(($(now_ns) - start))
-        if [ -z "$best_cp" ] || [ "$elapsed" -lt "$best_cp" ]; then best_cp=$elapsed; fi
-    done
-    rm -rf "$work/copy"
+    best_cp=$(bench_best_cp_ns "$src" "$work/copy" "$runs")
 
-    best_tp=
-    peak_kb=0
-    for ((run = 1; run <= runs; run++)); do
-        rm -rf "$work/out"
-        sync
-        warm "$src"
-        start=$(now_ns)
-        /usr/bin/time -v -o "$work/time.txt" "$tenpak" convert "$src" -o "$work/out" --dtype f16 --json >"$work/convert.json" ||
-            die "tenpak convert failed: $(cat "$work/time.txt")"
-        elapsed=$(($(now_ns) - start))
-        if [ -z "$best_tp" ] || [ "$elapsed" -lt "$best_tp" ]; then best_tp=$elapsed; fi
-        kb=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$work/time.txt")
-        [ -n "$kb" ] || die "no 'Maximum resident set size' in the output of /usr/bin/time -v"
-        if [ "$kb" -gt "$peak_kb" ]; then peak_kb=$kb; fi
-    done
+    timed=$(bench_best_timed "$runs" "$src" "$work/out" "$work/convert.json" "tenpak convert failed" \
+        "$tenpak" convert "$src" -o "$work/out" --dtype f16 --json)
+    read -r best_tp peak_kb <<<"$timed"
 
     # The untimed run that splits the peak into heap and mapped file pages.
     rm -rf "$work/out"
     sync
     "$tenpak" convert "$src" -o "$work/out" --dtype f16 --json >/dev/null &
-    pid=$!
-    max_anon=0
-    max_file=0
-    while [ -r "/proc/$pid/status" ]; do
-        read -r anon file < <(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } END { print a + 0, f + 0 }' \
-            "/proc/$pid/status" 2>/dev/null || echo "0 0")
-        if [ "$anon" -gt "$max_anon" ]; then max_anon=$anon; fi
-        if [ "$file" -gt "$max_file" ]; then max_file=$file; fi
-        sleep 0.005
-    done
-    wait "$pid" || die "tenpak convert failed in the sampling run"
+    bench_sample_rss $! >"$work/split.txt" || bench_die "tenpak convert failed in the sampling run"
+    read -r max_anon max_file <"$work/split.txt"
     rm -rf "$work/out" "$src"
 
-    input_mb[$size]=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
+    input_mb[$size]=$(mb "$bytes")
     cp_s[$size]=$(secs "$best_cp")
     tp_s[$size]=$(secs "$best_tp")
-    cp_mbps[$size]=$(awk -v b="$bytes" -v ns="$best_cp" 'BEGIN { printf "%.0f", b / 1e6 / (ns / 1e9) }')
-    tp_mbps[$size]=$(awk -v b="$bytes" -v ns="$best_tp" 'BEGIN { printf "%.0f", b / 1e6 / (ns / 1e9) }')
+    cp_mbps[$size]=$(mb_per_s "$bytes" "$best_cp")
+    tp_mbps[$size]=$(mb_per_s "$bytes" "$best_tp")
     ratio[$size]=$(awk -v cp="$best_cp" -v tp="$best_tp" 'BEGIN { printf "%.2f", cp / tp }')
-    rss_mb[$size]=$(awk -v kb="$peak_kb" 'BEGIN { printf "%.0f", kb / 1024 }')
-    anon_mb[$size]=$(awk -v kb="$max_anon" 'BEGIN { printf "%.0f", kb / 1024 }')
-    file_mb[$size]=$(awk -v kb="$max_file" 'BEGIN { printf "%.0f", kb / 1024 }')
+    rss_mb[$size]=$(kb_to_mb "$peak_kb")
+    anon_mb[$size]=$(kb_to_mb "$max_anon")
+    file_mb[$size]=$(kb_to_mb "$max_file")
 done
 
 echo

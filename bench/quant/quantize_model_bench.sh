@@ -55,35 +55,18 @@ declare -A method_args=(
     [int8]="--preset bnb_int8"
 )
 
-die() {
-    echo "quantize_model_bench: $*" >&2
-    exit 1
-}
+# shellcheck source-path=SCRIPTDIR/../.. source=bench/lib/bench_common.sh
+source "$repo/bench/lib/bench_common.sh"
+bench_init quantize_model_bench
 
-[ -x "$tenpak" ] || die "$tenpak not found: build first (scripts/build.sh $build)"
-[ -x "$make_model" ] || die "$make_model not found: build first (scripts/build.sh $build)"
-/usr/bin/time -v true >/dev/null 2>&1 || die "GNU time (/usr/bin/time -v) is needed: scripts/install-deps.sh installs it"
+bench_require_built "$build" "$tenpak" "$make_model"
+bench_require_gnu_time
+bench_make_workdir tenpak-quantize-bench
+bench_require_free_kb "$work" $((largest_bytes * 22 / 10 / 1024))
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tenpak-quantize-bench.XXXXXX") || die "cannot create a temporary folder"
-cleanup() { rm -rf "$work"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-avail_kb=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
-need_kb=$((largest_bytes * 22 / 10 / 1024))
-[ "$avail_kb" -ge "$need_kb" ] || die "$work has $((avail_kb / 1024)) MiB free, needs $((need_kb / 1024)) MiB"
-
-now_ns() { date +%s%N; }
-# Seconds from a nanosecond count, 3 decimals.
-secs() { awk -v ns="$1" 'BEGIN { printf "%.3f", ns / 1e9 }'; }
-warm() { cat "$1"/* >/dev/null; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-folder_bytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
-
-cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
-fs_type=$(df -PT "$work" | awk 'NR == 2 { print $2 }')
+cpu=$(bench_cpu)
+build_type=$(bench_build_type "$build")
+fs_type=$(bench_fs_type "$work")
 loads=()
 
 declare -A input_mb largest_mb cp_s cp_mbps q_s q_mbps ratio rss_mb anon_mb file_mb out_mb layers
@@ -91,7 +74,7 @@ kernels=unknown
 
 for size in "${sizes[@]}"; do
     src=$work/src-$size
-    echo "quantize_model_bench: writing a random $size F16 Llama model ..." >&2
+    bench_say "writing a random $size F16 Llama model ..."
     read -r -a shape <<<"${size_shape[$size]}"
     summary=$("$make_model" "$src" "${shape[@]}" --dtype f16 --seed 1 --json)
     kernels=$(printf '%s\n' "$summary" | sed -n 's/^ *"kernels": "\(.*\)",*$/\1/p')
@@ -100,45 +83,23 @@ for size in "${sizes[@]}"; do
     # The largest tensor, the embedding (= lm_head): what streaming one tensor at a time scales with.
     largest_mb[$size]=$(awk -v h="$hidden" -v v="$vocab" 'BEGIN { printf "%.1f", h * v * 2 / 1e6 }')
     bytes=$(folder_bytes "$src")
-    input_mb[$size]=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
+    input_mb[$size]=$(mb "$bytes")
     warm "$src"
 
     loads+=("$size: $(load)")
-    best_cp=
-    for ((run = 1; run <= runs; run++)); do
-        rm -rf "$work/copy"
-        sync
-        warm "$src"
-        start=$(now_ns)
-        cp -r "$src" "$work/copy"
-        elapsed=$(($(now_ns) - start))
-        if [ -z "$best_cp" ] || [ "$elapsed" -lt "$best_cp" ]; then best_cp=$elapsed; fi
-    done
-    rm -rf "$work/copy"
+    best_cp=$(bench_best_cp_ns "$src" "$work/copy" "$runs")
     cp_s[$size]=$(secs "$best_cp")
-    cp_mbps[$size]=$(awk -v b="$bytes" -v ns="$best_cp" 'BEGIN { printf "%.0f", b / 1e6 / (ns / 1e9) }')
+    cp_mbps[$size]=$(mb_per_s "$bytes" "$best_cp")
 
     for method in "${methods[@]}"; do
         read -r -a margs <<<"${method_args[$method]}"
         key=$size/$method
-        echo "quantize_model_bench: $size, $method (load average $(load)) ..." >&2
-        best_q=
-        peak_kb=0
-        for ((run = 1; run <= runs; run++)); do
-            rm -rf "$work/out"
-            sync
-            warm "$src"
-            start=$(now_ns)
-            /usr/bin/time -v -o "$work/time.txt" "$tenpak" quantize "$src" "${margs[@]}" -o "$work/out" \
-                --threads "$threads" --json >"$work/quantize.json" ||
-                die "tenpak quantize $src ${margs[*]} failed: $(cat "$work/time.txt")"
-            elapsed=$(($(now_ns) - start))
-            if [ -z "$best_q" ] || [ "$elapsed" -lt "$best_q" ]; then best_q=$elapsed; fi
-            kb=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$work/time.txt")
-            [ -n "$kb" ] || die "no 'Maximum resident set size' in the output of /usr/bin/time -v"
-            if [ "$kb" -gt "$peak_kb" ]; then peak_kb=$kb; fi
-        done
-        out_mb[$key]=$(awk -v b="$(folder_bytes "$work/out")" 'BEGIN { printf "%.1f", b / 1e6 }')
+        bench_say "$size, $method (load average $(load)) ..."
+        timed=$(bench_best_timed "$runs" "$src" "$work/out" "$work/quantize.json" \
+            "tenpak quantize $src ${margs[*]} failed" \
+            "$tenpak" quantize "$src" "${margs[@]}" -o "$work/out" --threads "$threads" --json)
+        read -r best_q peak_kb <<<"$timed"
+        out_mb[$key]=$(mb "$(folder_bytes "$work/out")")
         quantized=$(sed -n 's/^ *"quantized_layers": \([0-9]*\),*$/\1/p' "$work/quantize.json")
         layers[$key]="$quantized/$(grep -c '"layer":' "$work/quantize.json" || true)"
 
@@ -147,25 +108,16 @@ for size in "${sizes[@]}"; do
         sync
         warm "$src"
         "$tenpak" quantize "$src" "${margs[@]}" -o "$work/out" --threads "$threads" --json >/dev/null &
-        pid=$!
-        max_anon=0
-        max_file=0
-        while [ -r "/proc/$pid/status" ]; do
-            read -r anon file < <(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } END { print a + 0, f + 0 }' \
-                "/proc/$pid/status" 2>/dev/null || echo "0 0")
-            if [ "$anon" -gt "$max_anon" ]; then max_anon=$anon; fi
-            if [ "$file" -gt "$max_file" ]; then max_file=$file; fi
-            sleep 0.005
-        done
-        wait "$pid" || die "tenpak quantize failed in the sampling run"
+        bench_sample_rss $! >"$work/split.txt" || bench_die "tenpak quantize failed in the sampling run"
+        read -r max_anon max_file <"$work/split.txt"
         rm -rf "$work/out"
 
         q_s[$key]=$(secs "$best_q")
-        q_mbps[$key]=$(awk -v b="$bytes" -v ns="$best_q" 'BEGIN { printf "%.0f", b / 1e6 / (ns / 1e9) }')
+        q_mbps[$key]=$(mb_per_s "$bytes" "$best_q")
         ratio[$key]=$(awk -v cp="$best_cp" -v q="$best_q" 'BEGIN { printf "%.2f", cp / q }')
-        rss_mb[$key]=$(awk -v kb="$peak_kb" 'BEGIN { printf "%.0f", kb / 1024 }')
-        anon_mb[$key]=$(awk -v kb="$max_anon" 'BEGIN { printf "%.0f", kb / 1024 }')
-        file_mb[$key]=$(awk -v kb="$max_file" 'BEGIN { printf "%.0f", kb / 1024 }')
+        rss_mb[$key]=$(kb_to_mb "$peak_kb")
+        anon_mb[$key]=$(kb_to_mb "$max_anon")
+        file_mb[$key]=$(kb_to_mb "$max_file")
     done
     loads[-1]+=" -> $(load)"
     rm -rf "$src"

@@ -38,81 +38,55 @@ declare -A method_args=(
     [int8]="--preset bnb_int8"
 )
 
-die() {
-    echo "quantized_decode_bench: $*" >&2
-    exit 1
-}
+# shellcheck source-path=SCRIPTDIR/../.. source=bench/lib/bench_common.sh
+source "$repo/bench/lib/bench_common.sh"
+bench_init quantized_decode_bench
 
-for tool in "$make_model" "$tenpak"; do
-    [ -x "$tool" ] || die "$tool not found: build first (scripts/build.sh $build)"
-done
-/usr/bin/time -v true >/dev/null 2>&1 || die "GNU time (/usr/bin/time -v) is needed: scripts/install-deps.sh installs it"
-command -v python3 >/dev/null || die "python3 is needed for the table: scripts/install-deps.sh installs it"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/tenpak-quantized-decode-bench.XXXXXX") || die "cannot create a temporary folder"
-cleanup() { rm -rf "$work"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+bench_require_built "$build" "$make_model" "$tenpak"
+bench_require_gnu_time
+bench_require_python3
+bench_make_workdir tenpak-quantized-decode-bench
 # The F16 model (2.2 GB), rtn4 and nf4 (about 0.8 GB each), int8 (about 1.25 GB), with a margin.
-need_kb=$((6000 * 1024))
-avail_kb=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
-[ "$avail_kb" -ge "$need_kb" ] || die "$work has $((avail_kb / 1024)) MiB free, needs $((need_kb / 1024)) MiB"
-mem_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
-[ "$mem_kb" -ge $((9 * 1024 * 1024)) ] ||
-    echo "quantized_decode_bench: only $((mem_kb / 1024)) MiB available: the models may not stay in the page cache" >&2
+bench_require_free_kb "$work" $((6000 * 1024))
+bench_warn_mem_available_kb $((9 * 1024 * 1024))
 
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-now_ns() { date +%s%N; }
 loads=()
 
-echo "quantized_decode_bench: writing the F16 model ..." >&2
+bench_say "writing the F16 model ..."
 "$make_model" "$work/f16" "${shape[@]}" --dtype f16 --seed 1 --json >"$work/make.json"
-cat "$work/f16"/* >/dev/null
+warm "$work/f16"
 
 for name in "${models[@]}"; do
     [ "$name" = f16 ] && continue
     read -r -a margs <<<"${method_args[$name]}"
-    echo "quantized_decode_bench: quantizing to $name (load average $(load)) ..." >&2
+    bench_say "quantizing to $name (load average $(load)) ..."
     sync
     start=$(now_ns)
     "$tenpak" quantize "$work/f16" "${margs[@]}" -o "$work/$name" --threads "$threads" --json >"$work/quantize-$name.json" ||
-        die "tenpak quantize ${margs[*]} failed"
+        bench_die "tenpak quantize ${margs[*]} failed"
     echo $((($(now_ns) - start) / 1000000)) >"$work/quantize-$name.ms"
 done
 sync
 
 for name in "${models[@]}"; do
-    cat "$work/$name"/* >/dev/null
-    echo "quantized_decode_bench: tenpak bench on $name (load average $(load)) ..." >&2
+    warm "$work/$name"
+    bench_say "tenpak bench on $name (load average $(load)) ..."
     loads+=("$name: $(load)")
     /usr/bin/time -v -o "$work/bench-$name.time" "$tenpak" bench "$work/$name" --prompt-tokens $prompt_tokens \
         --gen-tokens $gen_tokens --repetitions $repetitions --threads "$threads" --json >"$work/bench-$name.json" ||
-        die "tenpak bench $name failed: $(cat "$work/bench-$name.time")"
+        bench_die "tenpak bench $name failed: $(cat "$work/bench-$name.time")"
     loads[-1]+=" -> $(load)"
     cat "$work/bench-$name.json"
 
     # The untimed run that splits the peak into heap and mapped file pages.
     "$tenpak" bench "$work/$name" --prompt-tokens $prompt_tokens --gen-tokens $gen_tokens --repetitions 1 \
         --threads "$threads" --json >/dev/null &
-    pid=$!
-    max_anon=0
-    max_file=0
-    while [ -r "/proc/$pid/status" ]; do
-        read -r anon file < <(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } END { print a + 0, f + 0 }' \
-            "/proc/$pid/status" 2>/dev/null || echo "0 0")
-        if [ "$anon" -gt "$max_anon" ]; then max_anon=$anon; fi
-        if [ "$file" -gt "$max_file" ]; then max_file=$file; fi
-        sleep 0.005
-    done
-    wait "$pid" || die "tenpak bench $name failed in the sampling run"
-    echo "$max_anon $max_file" >"$work/split-$name.txt"
+    bench_sample_rss $! >"$work/split-$name.txt" || bench_die "tenpak bench $name failed in the sampling run"
 done
 
 printf '%s\n' "${loads[@]}" >"$work/loads.txt"
-cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+cpu=$(bench_cpu)
+build_type=$(bench_build_type "$build")
 python3 - "$work" "$threads" "$cpu ($(nproc) CPUs)" "${build_type:-unknown} ($build)" "${models[@]}" <<'EOF'
 import json, os, re, sys, time
 
