@@ -295,8 +295,18 @@ TEST(SlowQuantizeModelTest, GgufAndItsHfCopyGiveTheSamePerplexity) {
     options.dtype = DType::kF32;
     options.progress = false;
     ASSERT_TRUE(model::WriteHfFolder(*m, dir.File("hf"), options).ok());
-    const double packed = testing::ValidationPerplexity(gguf).ppl;
-    const double dense = testing::ValidationPerplexity(dir.File("hf")).ppl;
+    // The equality holds on any text; a fifth of the sample keeps the test short.
+    const std::string text = testing::SampleText("tinystories_val.txt").substr(0, 160000);
+    const auto ppl = [&](const std::string& path) {
+        testing::LoadedModel l = testing::LoadForInference(path, 256);
+        engine::PerplexityOptions ppl_options;
+        ppl_options.ctx = 256;
+        auto r = engine::Perplexity(*l.engine, *l.tokenizer, text, ppl_options);
+        if (!r.ok()) throw std::runtime_error(r.status().ToString());
+        return r->ppl;
+    };
+    const double packed = ppl(gguf);
+    const double dense = ppl(dir.File("hf"));
     std::printf("[ Q4_0 ] GGUF ppl %.5f, HF F32 copy %.5f\n", packed, dense);
     EXPECT_NEAR(packed, dense, dense * 1e-4);
 }
@@ -340,16 +350,14 @@ TEST_P(SlowQuantizedPerplexityTest, StaysWithinItsBound) {
 // float noise cannot: a 260K-parameter model has no redundancy to spare, so 4 bits cost it far more
 // than they cost a 7B model. GPTQ and AWQ quantize only this model's attention layers (the MLP's 172
 // does not fit their words), hence their smaller increase.
+// Only the four (F16, INT8, NF4, RTN 4-bit) and GGUF Q4_0 run in CI, to keep it short; the
+// other rows of docs/quantization.md (fp4, awq, Q4_1, Q8_0) were measured with the same code.
 INSTANTIATE_TEST_SUITE_P(
     Stories260K, SlowQuantizedPerplexityTest,
     ::testing::Values(PplCase{"fp16", Preset("fp16"), 0.1}, PplCase{"bnb_int8", Preset("bnb_int8"), 1.0},
-                      PplCase{"gguf_q8_0", Gguf(DType::kQ8_0), 1.0},
-                      PplCase{"bnb_nf4", Preset("bnb_nf4"), 19.0},  // measured +12.4 %
-                      PplCase{"bnb_fp4", Preset("bnb_fp4"), 36.0},  // +23.9 %
-                      PplCase{"rtn_4bit_g32", Rtn(OutputFormat::kGptq, 4, 32, true), 7.5},        // +4.9 %
-                      PplCase{"rtn_4bit_g32_awq", Rtn(OutputFormat::kAwq, 4, 32, false), 5.5},    // +3.6 %
-                      PplCase{"gguf_q4_0", Gguf(DType::kQ4_0), 9.5},                              // +6.2 %
-                      PplCase{"gguf_q4_1", Gguf(DType::kQ4_1), 8.0}),                             // +5.3 %
+                      PplCase{"bnb_nf4", Preset("bnb_nf4"), 19.0},                           // measured +12.4 %
+                      PplCase{"rtn_4bit_g32", Rtn(OutputFormat::kGptq, 4, 32, true), 7.5},  // +4.9 %
+                      PplCase{"gguf_q4_0", Gguf(DType::kQ4_0), 9.5}),                       // +6.2 %
     [](const ::testing::TestParamInfo<PplCase>& p) { return p.param.name; });
 
 }  // namespace
