@@ -26,10 +26,6 @@ std::string LayerPrefix(const std::string& weight_name) {
     return weight_name;
 }
 
-bool IsGgufLayout(Layout layout) {
-    return layout == Layout::kGgufQ8_0 || layout == Layout::kGgufQ4_0 || layout == Layout::kGgufQ4_1;
-}
-
 bool IsFourBit(DType type) {
     return type == DType::kQ4_0 || type == DType::kQ4_1;
 }
@@ -192,7 +188,7 @@ QuantizingRewriter::Decision QuantizingRewriter::Decide(const io::TensorInfo& in
                             std::string(DTypeName(chosen)) + "'s block of 32";
             return d;
         }
-        d.target = Target{GgufLayout(chosen), GgufMethod(chosen)};
+        d.target = Target{GgufLayout(chosen), GgufMethod(chosen), d.rows, d.cols};
         return d;
     }
     if (!match->role->is_linear()) return d;
@@ -204,7 +200,7 @@ QuantizingRewriter::Decision QuantizingRewriter::Decide(const io::TensorInfo& in
         d.kept_reason = fits.message();
         return d;
     }
-    d.target = Target{*layout, o.method};
+    d.target = Target{*layout, o.method, d.rows, d.cols};
     return d;
 }
 
@@ -299,9 +295,9 @@ Result<std::vector<float>> QuantizingRewriter::ReadWeights(const io::TensorInfo&
         static_cast<size_t>(info.shape[0]),
         [&](size_t begin, size_t end, size_t thread) {
             const size_t count = (end - begin) * in_row;
-            const Status s = CastTensor(info.dtype, data.bytes().subspan(begin * in_row * elem, count * elem),
-                                        DType::kF32,
-                                        {reinterpret_cast<std::byte*>(stored.data() + begin * in_row), count * 4}, count);
+            const Status s =
+                CastTensor(info.dtype, data.bytes().subspan(begin * in_row * elem, count * elem), DType::kF32,
+                           {reinterpret_cast<std::byte*>(stored.data() + begin * in_row), count * 4}, count);
             if (!s.ok()) failures[thread] = s;
         },
         16);
@@ -321,14 +317,14 @@ Result<io::TensorData> QuantizingRewriter::Produce(const io::TensorInfo& canonic
         cached_name_.clear();
         const auto target = targets_.find(canonical.name);
         if (target == targets_.end()) return Status::Internal("tensor '" + canonical.name + "' was not planned");
-        const Decision d = Decide(canonical, IsGgufLayout(target->second.layout));
-        TP_ASSIGN_OR_RETURN(std::vector<float> weights, ReadWeights(canonical, d.rows, d.cols));
+        const Target& t = target->second;
+        TP_ASSIGN_OR_RETURN(std::vector<float> weights, ReadWeights(canonical, t.rows, t.cols));
         model_.tensors->Release(canonical);
-        TP_ASSIGN_OR_RETURN(const Quantizer* quantizer, QuantizerFor(target->second.method));
-        Result<QuantizedTensor> q = quantizer->Quantize(weights, d.rows, d.cols, pool_);
+        TP_ASSIGN_OR_RETURN(const Quantizer* quantizer, QuantizerFor(t.method));
+        Result<QuantizedTensor> q = quantizer->Quantize(weights, t.rows, t.cols, pool_);
         if (!q.ok()) return q.status().WithContext("tensor '" + canonical.name + "'");
         weights = {};
-        Result<std::vector<PackedTensor>> packed = quantformat::Pack(target->second.layout, *q);
+        Result<std::vector<PackedTensor>> packed = quantformat::Pack(t.layout, *q);
         if (!packed.ok()) return packed.status().WithContext("tensor '" + canonical.name + "'");
         cached_ = std::move(packed).value();
         cached_name_ = canonical.name;

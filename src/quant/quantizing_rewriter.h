@@ -4,10 +4,10 @@
 #pragma once
 
 #include <map>
-#include <tuple>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "tenpak/core/thread_pool.h"
@@ -25,6 +25,8 @@ using quantformat::Layout;
 struct Target {
     quantformat::Layout layout;
     Method method;
+    int64_t rows = 0;  // the [out, in] shape quantized (Conv1D weights are stored [in, out])
+    int64_t cols = 0;
 };
 
 class QuantizingRewriter : public model::TensorRewriter {
@@ -62,7 +64,7 @@ private:
     QuantizeRequest request_;
     ThreadPool& pool_;
     std::map<Method, std::unique_ptr<Quantizer>> quantizers_;
-    std::map<std::string, Target> targets_;                // canonical name -> what Plan decided
+    std::map<std::string, Target> targets_;  // canonical name -> what Plan decided
     // The packed tensors' (suffix, dtype, shape, size) per (layout, method, rows, cols): they depend on
     // nothing else, and a model has only a few distinct layer shapes, so each is planned once.
     std::map<std::tuple<Layout, Method, int64_t, int64_t>, std::vector<io::TensorInfo>> planned_shapes_;
