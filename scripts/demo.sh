@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up and runs TenPak's main job on the bundled model (models/stories260K):
 # inspect it, convert it to GGUF and back (checking the round trip is bit-exact), then quantize it
-# with the presets and GGUF Q4_0 and measure each quantized model's perplexity with the engine.
+# with the presets, GGUF Q4_0, and the calibrated GPTQ and AWQ against round-to-nearest, and measure each
+# quantized model's perplexity with the engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -28,7 +29,7 @@ else
     exit 1
 fi
 echo
-echo "== quantize the bundled model four ways and measure each with the engine (perplexity, TinyStories sample)"
+echo "== quantize the bundled model seven ways and measure each with the engine (perplexity, TinyStories sample)"
 text=models/text/tinystories_val.txt
 head -c 200000 "$text" >"$out/sample.txt"
 printf '%-34s %10s %12s\n' "model" "ppl" "bytes"
@@ -48,3 +49,13 @@ $tenpak quantize models/stories260K --preset bnb_nf4 -o "$out/nf4" --force --jso
 report "bnb_nf4 preset (bitsandbytes)" "$out/nf4"
 $tenpak quantize models/stories260K --gguf-type Q4_0 -o "$out/stories260K-q4_0.gguf" --json >/dev/null
 report "GGUF Q4_0 (llama.cpp's encoder)" "$out/stories260K-q4_0.gguf"
+# 4-bit, groups of 32 (the model's hidden size is 64): round to nearest, then the calibrated methods on
+# 32 windows of 256 tokens of the bundled training sample (the defaults, 128 x 512, take longer).
+$tenpak quantize models/stories260K --method rtn --group-size 32 -o "$out/rtn4" --force --json >/dev/null
+report "rtn 4-bit g32 (gptq layout)" "$out/rtn4"
+$tenpak quantize models/stories260K --method gptq --group-size 32 --act-order --calib-samples 32 \
+    --calib-seqlen 256 -o "$out/gptq4" --force --json >/dev/null
+report "GPTQ 4-bit g32 act-order" "$out/gptq4"
+$tenpak quantize models/stories260K --method awq --group-size 32 --calib-samples 32 --calib-seqlen 256 \
+    -o "$out/awq4" --force --json >/dev/null
+report "AWQ 4-bit g32 (awq gemm)" "$out/awq4"

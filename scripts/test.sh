@@ -23,7 +23,7 @@ case "$mode" in
         ;;
     --fuzz)
         seconds=${2:-30}
-        CC=clang CXX=clang++ ./scripts/build.sh build-fuzz -DTENPAK_FUZZ=ON -DTENPAK_WERROR=OFF -DTENPAK_BUILD_TESTS=OFF \
+        CC=clang CXX=clang++ BUILD_TARGET=fuzz_targets ./scripts/build.sh build-fuzz -DTENPAK_FUZZ=ON -DTENPAK_WERROR=OFF -DTENPAK_BUILD_TESTS=OFF \
             -DTENPAK_BUILD_BENCH=OFF
         for target in build-fuzz/fuzz/*_fuzz; do
             name=$(basename "$target" _fuzz)

@@ -1,5 +1,6 @@
 // tenpak quantize MODEL (--preset NAME | --method M [--bits B] [--group-size G] [--sym|--asym]
-// [--double-quant]) [--format gptq|awq|bnb|gguf] [--gguf-type T] -o OUT [--json]
+// [--double-quant] [--act-order] [--static-groups] [--damp D]) [--calib FILE] [--calib-samples N]
+// [--calib-seqlen L] [--seed S] [--format gptq|awq|bnb|gguf] [--gguf-type T] -o OUT [--json]
 #include <cstdio>
 
 #include "cli/command.h"
@@ -24,21 +25,24 @@ struct QuantizeArgs {
     bool sym = false;
     bool asym = false;
     bool double_quant = false;
+    bool act_order = false;
+    bool static_groups = false;
+    double damp = 0.0;
+    std::string calib;
+    int64_t calib_samples = 0;
+    int64_t calib_seqlen = 0;
+    uint64_t seed = 0;
     int threads = 0;
     bool json = false;
     bool force = false;
 };
 
 Result<quant::Method> ParseMethod(const std::string& text) {
-    for (quant::Method m : {quant::Method::kRtn, quant::Method::kNf4, quant::Method::kFp4, quant::Method::kInt8}) {
+    for (quant::Method m : {quant::Method::kRtn, quant::Method::kGptq, quant::Method::kAwq, quant::Method::kNf4,
+                            quant::Method::kFp4, quant::Method::kInt8}) {
         if (text == quant::MethodName(m)) return m;
     }
-    if (text == "gptq" || text == "awq") {
-        return Status::Unsupported("--method " + text +
-                                   " needs calibration, which TenPak does not have yet "
-                                   "(supported now: rtn, nf4, fp4, int8)");
-    }
-    return Status::InvalidArgument("unknown --method '" + text + "' (supported: rtn, nf4, fp4, int8)");
+    return Status::InvalidArgument("unknown --method '" + text + "' (supported: rtn, gptq, awq, nf4, fp4, int8)");
 }
 
 Result<DType> ParseGgufType(std::string text) {
@@ -60,15 +64,16 @@ Result<quant::QuantizeRequest> BuildRequest(const QuantizeArgs& args) {
             std::string names;
             for (const std::string& n : quant::PresetNames()) names += (names.empty() ? "" : ", ") + n;
             return names;
-        }() + ") or --method (rtn, nf4, fp4, int8)");
+        }() + ") or --method (rtn, gptq, awq, nf4, fp4, int8)");
     }
     if (args.sym && args.asym) return Status::InvalidArgument("--sym and --asym exclude each other");
     quant::QuantizeRequest request;
     if (!args.preset.empty()) {
-        if (!args.method.empty() || args.bits || args.group_size || args.sym || args.asym || args.double_quant) {
+        if (!args.method.empty() || args.bits || args.group_size || args.sym || args.asym || args.double_quant ||
+            args.act_order || args.static_groups) {
             return Status::InvalidArgument(
-                "--preset sets the method and its options; drop --method, --bits, "
-                "--group-size, --sym/--asym and --double-quant, or drop --preset");
+                "--preset sets the method and its options; drop --method, --bits, --group-size, "
+                "--sym/--asym, --double-quant, --act-order and --static-groups, or drop --preset");
         }
         TP_ASSIGN_OR_RETURN(request, quant::PresetRequest(args.preset));
     } else {
@@ -90,10 +95,16 @@ Result<quant::QuantizeRequest> BuildRequest(const QuantizeArgs& args) {
         if (args.double_quant && o.method != quant::Method::kNf4 && o.method != quant::Method::kFp4) {
             return Status::InvalidArgument("--double-quant goes with --method nf4 or fp4");
         }
-        if (o.method == quant::Method::kRtn) {
+        if ((args.act_order || args.static_groups) && o.method != quant::Method::kGptq) {
+            return Status::InvalidArgument("--act-order and --static-groups go with --method gptq");
+        }
+        if (o.method == quant::Method::kRtn || quant::IsCalibrated(o.method)) {
+            o = quant::DefaultOptions(o.method);
             o.bits = args.bits ? args.bits : 4;
             o.group_size = args.group_size ? args.group_size : 128;
-            o.symmetric = !args.asym;
+            if (args.sym || args.asym) o.symmetric = args.sym;
+            o.act_order = args.act_order;
+            o.static_groups = args.static_groups;
         } else if (o.method == quant::Method::kInt8) {
             o.bits = 8;
             o.group_size = -1;
@@ -101,8 +112,22 @@ Result<quant::QuantizeRequest> BuildRequest(const QuantizeArgs& args) {
             o.group_size = 64;
             o.double_quant = args.double_quant;
         }
-        request.format = bnb ? quant::OutputFormat::kBnb : quant::OutputFormat::kGptq;
+        request.format = bnb                                ? quant::OutputFormat::kBnb
+                         : o.method == quant::Method::kAwq ? quant::OutputFormat::kAwq
+                                                           : quant::OutputFormat::kGptq;
     }
+    if (args.damp != 0.0) {
+        if (request.options.method != quant::Method::kGptq) return Status::InvalidArgument("--damp goes with gptq");
+        request.options.damp = args.damp;
+    }
+    const bool calibrated = quant::IsCalibrated(request.options.method);
+    if (!calibrated && (!args.calib.empty() || args.calib_samples || args.calib_seqlen)) {
+        return Status::InvalidArgument("--calib, --calib-samples and --calib-seqlen go with gptq and awq");
+    }
+    request.calibration.text_path = args.calib;
+    if (args.calib_samples) request.calibration.samples = args.calib_samples;
+    if (args.calib_seqlen) request.calibration.seqlen = args.calib_seqlen;
+    request.calibration.seed = args.seed;
     if (!args.gguf_type.empty()) {
         TP_ASSIGN_OR_RETURN(request.gguf_type, ParseGgufType(args.gguf_type));
         request.format = quant::OutputFormat::kGguf;
@@ -136,6 +161,10 @@ Status RunQuantize(const QuantizeArgs& args) {
                                       {"group_size", request.options.group_size},
                                       {"sym", request.options.symmetric},
                                       {"double_quant", request.options.double_quant},
+                                      {"act_order", request.options.act_order},
+                                      {"calibration_tokens", report.calibration_tokens},
+                                      {"layer_seconds", report.layer_seconds},
+                                      {"warnings", report.warnings},
                                       {"bytes_before", report.bytes_before},
                                       {"bytes_after", report.bytes_after},
                                       {"compression", report.compression()},
@@ -155,6 +184,13 @@ Status RunQuantize(const QuantizeArgs& args) {
         std::printf("kept in F16 (%zu layers the format cannot hold):\n", report.kept.size());
         for (const quant::KeptLayer& k : report.kept) std::printf("  %s: %s\n", k.name.c_str(), k.reason.c_str());
     }
+    if (!report.layer_seconds.empty()) {
+        double total = 0;
+        for (double v : report.layer_seconds) total += v;
+        std::printf("calibrated on %lld tokens: %.2f s per block\n", static_cast<long long>(report.calibration_tokens),
+                    total / static_cast<double>(report.layer_seconds.size()));
+    }
+    for (const std::string& w : report.warnings) std::printf("warning: %s\n", w.c_str());
     for (const std::string& note : report.notes) std::printf("note: %s\n", note.c_str());
     return Status::Ok();
 }
@@ -167,15 +203,27 @@ void AddQuantizeCommand(CLI::App& app, CliContext& ctx) {
     cmd->add_option("MODEL", args->source, "HF folder, .gguf, llama2.c .bin, or org/name in the local HF cache")
         ->required();
     cmd->add_option("-o,--output", args->output, "Output folder (gptq, awq, bnb) or .gguf file")->required();
-    cmd->add_option("--preset", args->preset, "bnb_nf4, bnb_fp4, bnb_int8 or fp16");
-    cmd->add_option("--method", args->method, "rtn, nf4, fp4 or int8");
-    cmd->add_option("--bits", args->bits, "rtn: 2, 3, 4 or 8 (default 4)");
-    cmd->add_option("--group-size", args->group_size, "rtn: 32, 64, 128 or -1 per channel (default 128)");
-    cmd->add_flag("--sym", args->sym, "rtn: symmetric (the default)");
-    cmd->add_flag("--asym", args->asym, "rtn: asymmetric, with zero points");
+    cmd->add_option("--preset", args->preset,
+                    "gptq_quality, gptq_aggressive, awq_balanced, awq_fast, bnb_nf4, bnb_fp4, bnb_int8 or fp16");
+    cmd->add_option("--method", args->method, "rtn, gptq, awq, nf4, fp4 or int8");
+    cmd->add_option("--bits", args->bits, "rtn, gptq: 2, 3, 4 or 8; awq: 4 (default 4)");
+    cmd->add_option("--group-size", args->group_size,
+                    "rtn, gptq: 32, 64, 128 or -1 per channel; awq: 32, 64, 128 (default 128)");
+    cmd->add_flag("--sym", args->sym, "rtn, gptq: symmetric (their default)");
+    cmd->add_flag("--asym", args->asym, "asymmetric, with zero points (awq's only choice)");
+    cmd->add_flag("--act-order", args->act_order, "gptq: columns by decreasing Hessian diagonal (desc_act)");
+    cmd->add_flag("--static-groups", args->static_groups, "gptq: group parameters fixed before the updates");
+    cmd->add_option("--damp", args->damp, "gptq: dampening, fraction of the mean Hessian diagonal (default 0.01)");
+    cmd->add_option("--calib", args->calib,
+                    "gptq, awq: calibration text, plain or JSONL with a \"text\" field (default: the bundled "
+                    "TinyStories sample)");
+    cmd->add_option("--calib-samples", args->calib_samples, "gptq, awq: calibration windows (default 128)");
+    cmd->add_option("--calib-seqlen", args->calib_seqlen, "gptq, awq: tokens per window (default 512)");
+    cmd->add_option("--seed", args->seed, "gptq, awq: seed of the window choice (default 0)");
     cmd->add_flag("--double-quant", args->double_quant, "nf4/fp4: quantize the block scales too (bitsandbytes)");
     cmd->add_option("--format", args->format,
-                    "gptq, awq, bnb or gguf (default: gptq for rtn, bnb for nf4/fp4/int8, gguf for a .gguf output)");
+                    "gptq, awq, bnb or gguf (default: gptq for rtn and gptq, awq for awq, bnb for nf4/fp4/int8, "
+                    "gguf for a .gguf output)");
     cmd->add_option("--gguf-type", args->gguf_type, "F16, Q8_0, Q4_0 or Q4_1 (implies --format gguf)");
     cmd->add_option("--max-shard-size", args->max_shard_size, "Largest safetensors shard (default 5GB)");
     cmd->add_option("--threads", args->threads, "Threads (default: all cores)");

@@ -20,6 +20,7 @@ void AddEvalCommand(CLI::App& app, CliContext& ctx);
 void AddGenerateCommand(CLI::App& app, CliContext& ctx);
 void AddBenchCommand(CLI::App& app, CliContext& ctx);
 void AddQuantizeCommand(CLI::App& app, CliContext& ctx);
+void AddQuantizeLayerCommand(CLI::App& app, CliContext& ctx);
 
 // 0 for OK, 2 for bad usage or input (kInvalidArgument, kNotFound, kCorruption, kUnsupported,
 // kIntegrity), 1 for a job that failed (I/O, network, resources, internal).

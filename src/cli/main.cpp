@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
         tenpak::cli::AddGenerateCommand(app, ctx);
         tenpak::cli::AddBenchCommand(app, ctx);
         tenpak::cli::AddQuantizeCommand(app, ctx);
+        tenpak::cli::AddQuantizeLayerCommand(app, ctx);
         try {
             app.parse(argc, argv);
         } catch (const CLI::ParseError& e) {

@@ -28,6 +28,42 @@ void ApplyLinear(const Linear& linear, const float* x, int64_t tokens, float* y,
     if (!linear.bias.empty()) AddBias(y, linear.bias, tokens);
 }
 
+std::unique_ptr<Architecture> MakeArchitecture(const model::ModelConfig& config, const ModelWeights& weights,
+                                               int64_t context, ThreadPool& pool) {
+    if (config.architecture == "gpt2") return MakeGpt2Architecture(config, weights, context, pool);
+    return MakeLlamaArchitecture(config, weights, context, pool);
+}
+
+void SizeScratch(const model::ModelConfig& c, int64_t tokens, Scratch& scratch) {
+    const auto size = [&](int64_t per_token) { return static_cast<size_t>(tokens * per_token); };
+    const int64_t q_dim = c.num_heads * c.head_dim;
+    const int64_t wide = std::max(c.intermediate_size, 3 * c.hidden_size);
+    scratch.normed.resize(size(std::max(c.hidden_size, q_dim)));
+    scratch.q.resize(size(q_dim));
+    scratch.attention.resize(size(q_dim));
+    scratch.mlp_a.resize(size(wide));
+    scratch.mlp_b.resize(size(c.intermediate_size));
+}
+
+bool TapContinues(Scratch& scratch, TapPoint point, const float* x, int64_t tokens) {
+    if (scratch.tap != nullptr && !(*scratch.tap)(point, x, tokens)) scratch.stopped = true;
+    return !scratch.stopped;
+}
+
+void Architecture::Block(int64_t layer, float* x, int64_t tokens, int64_t first_position, KvCache& cache,
+                         Scratch& s) const {
+    const int64_t values = tokens * hidden_size();
+    s.stopped = false;
+    AttentionNorm(layer, x, tokens, s.normed.data());
+    AttentionPart(layer, s.normed.data(), tokens, first_position, cache, s, s.normed.data());
+    if (s.stopped) return;
+    AddInPlace(x, s.normed.data(), values);
+    MlpNorm(layer, x, tokens, s.normed.data());
+    MlpPart(layer, s.normed.data(), tokens, s, s.normed.data());
+    if (s.stopped) return;
+    AddInPlace(x, s.normed.data(), values);
+}
+
 }  // namespace internal
 
 struct Engine::Impl {
@@ -47,16 +83,9 @@ struct Engine::Impl {
     void EnsureScratch(int64_t tokens) {
         if (tokens <= scratch_tokens) return;
         const model::ModelConfig& c = model->config;
-        const auto size = [&](int64_t per_token) { return static_cast<size_t>(tokens * per_token); };
-        const int64_t q_dim = c.num_heads * c.head_dim;
-        const int64_t wide = std::max(c.intermediate_size, 3 * c.hidden_size);
-        hidden.resize(size(c.hidden_size));
-        normed.resize(size(c.hidden_size));
-        scratch.normed.resize(size(std::max(c.hidden_size, q_dim)));
-        scratch.q.resize(size(q_dim));
-        scratch.attention.resize(size(q_dim));
-        scratch.mlp_a.resize(size(wide));
-        scratch.mlp_b.resize(size(c.intermediate_size));
+        hidden.resize(static_cast<size_t>(tokens * c.hidden_size));
+        normed.resize(static_cast<size_t>(tokens * c.hidden_size));
+        internal::SizeScratch(c, tokens, scratch);
         scratch_tokens = tokens;
     }
 
@@ -87,11 +116,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const model::Model& model, const 
     impl->pool = std::make_unique<ThreadPool>(options.threads);
     kernels::SetBlasThreads(static_cast<int>(impl->pool->size()));
     TP_ASSIGN_OR_RETURN(impl->weights, internal::LoadWeights(model));
-    if (c.architecture == "gpt2") {
-        impl->arch = internal::MakeGpt2Architecture(c, impl->weights, impl->context, *impl->pool);
-    } else {
-        impl->arch = internal::MakeLlamaArchitecture(c, impl->weights, impl->context, *impl->pool);
-    }
+    impl->arch = internal::MakeArchitecture(c, impl->weights, impl->context, *impl->pool);
     const size_t cache_values = static_cast<size_t>(impl->context * c.num_kv_heads * c.head_dim);
     impl->caches.resize(static_cast<size_t>(c.num_layers));
     for (internal::KvCache& cache : impl->caches) {

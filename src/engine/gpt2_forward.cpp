@@ -21,14 +21,22 @@ public:
         }
     }
 
-    void Block(int64_t layer, float* x, int64_t tokens, int64_t first_position, KvCache& cache,
-               Scratch& s) const override {
-        const LayerWeights& lw = w_.layers[static_cast<size_t>(layer)];
-        const int64_t hidden = c_.hidden_size;
-        const float eps = static_cast<float>(c_.norm_eps);
+    int64_t hidden_size() const override { return c_.hidden_size; }
 
-        LayerNorm(x, lw.attn_norm, eps, tokens, hidden, s.normed.data());
-        ApplyLinear(lw.qkv, s.normed.data(), tokens, s.mlp_a.data(), pool_);  // [tokens, 3 * hidden]
+    void AttentionNorm(int64_t layer, const float* x, int64_t tokens, float* y) const override {
+        LayerNorm(x, Layer(layer).attn_norm, static_cast<float>(c_.norm_eps), tokens, c_.hidden_size, y);
+    }
+
+    void MlpNorm(int64_t layer, const float* x, int64_t tokens, float* y) const override {
+        LayerNorm(x, Layer(layer).mlp_norm, static_cast<float>(c_.norm_eps), tokens, c_.hidden_size, y);
+    }
+
+    void AttentionPart(int64_t layer, const float* normed, int64_t tokens, int64_t first_position, KvCache& cache,
+                       Scratch& s, float* out) const override {
+        const LayerWeights& lw = Layer(layer);
+        const int64_t hidden = c_.hidden_size;
+        if (!TapContinues(s, TapPoint::kAttentionInput, normed, tokens)) return;
+        ApplyLinear(lw.qkv, normed, tokens, s.mlp_a.data(), pool_);  // [tokens, 3 * hidden]
         for (int64_t t = 0; t < tokens; ++t) {
             const float* row = s.mlp_a.data() + t * 3 * hidden;
             std::copy(row, row + hidden, s.q.data() + t * hidden);
@@ -37,14 +45,17 @@ public:
         }
         Attention(s.q.data(), cache.k.data(), cache.v.data(), tokens, first_position, c_.num_heads, c_.num_heads,
                   c_.head_dim, s.attention.data(), s.scores);
-        ApplyLinear(lw.o, s.attention.data(), tokens, s.normed.data(), pool_);
-        AddInPlace(x, s.normed.data(), tokens * hidden);
+        if (!TapContinues(s, TapPoint::kAttentionOutput, s.attention.data(), tokens)) return;
+        ApplyLinear(lw.o, s.attention.data(), tokens, out, pool_);
+    }
 
-        LayerNorm(x, lw.mlp_norm, eps, tokens, hidden, s.normed.data());
-        ApplyLinear(lw.up, s.normed.data(), tokens, s.mlp_a.data(), pool_);
+    void MlpPart(int64_t layer, const float* normed, int64_t tokens, Scratch& s, float* out) const override {
+        const LayerWeights& lw = Layer(layer);
+        if (!TapContinues(s, TapPoint::kMlpInput, normed, tokens)) return;
+        ApplyLinear(lw.up, normed, tokens, s.mlp_a.data(), pool_);
         GeluTanh(s.mlp_a.data(), tokens * c_.intermediate_size);
-        ApplyLinear(lw.down, s.mlp_a.data(), tokens, s.normed.data(), pool_);
-        AddInPlace(x, s.normed.data(), tokens * hidden);
+        if (!TapContinues(s, TapPoint::kMlpHidden, s.mlp_a.data(), tokens)) return;
+        ApplyLinear(lw.down, s.mlp_a.data(), tokens, out, pool_);
     }
 
     void FinalNorm(const float* x, int64_t rows, float* y) const override {
@@ -52,6 +63,8 @@ public:
     }
 
 private:
+    const LayerWeights& Layer(int64_t layer) const { return w_.layers[static_cast<size_t>(layer)]; }
+
     const model::ModelConfig& c_;
     const ModelWeights& w_;
     ThreadPool& pool_;

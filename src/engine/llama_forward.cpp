@@ -20,33 +20,43 @@ public:
         for (size_t t = 0; t < tokens.size(); ++t) ReadRow(w_.embed, tokens[t], x + t * c_.hidden_size);
     }
 
-    void Block(int64_t layer, float* x, int64_t tokens, int64_t first_position, KvCache& cache,
-               Scratch& s) const override {
-        const LayerWeights& lw = w_.layers[static_cast<size_t>(layer)];
-        const int64_t hidden = c_.hidden_size;
-        const int64_t kv_dim = c_.num_kv_heads * c_.head_dim;
-        const float eps = static_cast<float>(c_.norm_eps);
+    int64_t hidden_size() const override { return c_.hidden_size; }
 
-        RmsNorm(x, lw.attn_norm, eps, tokens, hidden, s.normed.data());
-        ApplyLinear(lw.q, s.normed.data(), tokens, s.q.data(), pool_);
+    void AttentionNorm(int64_t layer, const float* x, int64_t tokens, float* y) const override {
+        RmsNorm(x, Layer(layer).attn_norm, static_cast<float>(c_.norm_eps), tokens, c_.hidden_size, y);
+    }
+
+    void MlpNorm(int64_t layer, const float* x, int64_t tokens, float* y) const override {
+        RmsNorm(x, Layer(layer).mlp_norm, static_cast<float>(c_.norm_eps), tokens, c_.hidden_size, y);
+    }
+
+    void AttentionPart(int64_t layer, const float* normed, int64_t tokens, int64_t first_position, KvCache& cache,
+                       Scratch& s, float* out) const override {
+        const LayerWeights& lw = Layer(layer);
+        const int64_t kv_dim = c_.num_kv_heads * c_.head_dim;
+        if (!TapContinues(s, TapPoint::kAttentionInput, normed, tokens)) return;
+        ApplyLinear(lw.q, normed, tokens, s.q.data(), pool_);
         // K and V go straight into the cache rows of the new positions.
         float* k_rows = cache.k.data() + first_position * kv_dim;
         float* v_rows = cache.v.data() + first_position * kv_dim;
-        ApplyLinear(lw.k, s.normed.data(), tokens, k_rows, pool_);
-        ApplyLinear(lw.v, s.normed.data(), tokens, v_rows, pool_);
+        ApplyLinear(lw.k, normed, tokens, k_rows, pool_);
+        ApplyLinear(lw.v, normed, tokens, v_rows, pool_);
         rope_.Apply(s.q.data(), tokens, c_.num_heads, first_position);
         rope_.Apply(k_rows, tokens, c_.num_kv_heads, first_position);
         Attention(s.q.data(), cache.k.data(), cache.v.data(), tokens, first_position, c_.num_heads, c_.num_kv_heads,
                   c_.head_dim, s.attention.data(), s.scores);
-        ApplyLinear(lw.o, s.attention.data(), tokens, s.normed.data(), pool_);
-        AddInPlace(x, s.normed.data(), tokens * hidden);
+        if (!TapContinues(s, TapPoint::kAttentionOutput, s.attention.data(), tokens)) return;
+        ApplyLinear(lw.o, s.attention.data(), tokens, out, pool_);
+    }
 
-        RmsNorm(x, lw.mlp_norm, eps, tokens, hidden, s.normed.data());
-        ApplyLinear(lw.gate, s.normed.data(), tokens, s.mlp_a.data(), pool_);
-        ApplyLinear(lw.up, s.normed.data(), tokens, s.mlp_b.data(), pool_);
+    void MlpPart(int64_t layer, const float* normed, int64_t tokens, Scratch& s, float* out) const override {
+        const LayerWeights& lw = Layer(layer);
+        if (!TapContinues(s, TapPoint::kMlpInput, normed, tokens)) return;
+        ApplyLinear(lw.gate, normed, tokens, s.mlp_a.data(), pool_);
+        ApplyLinear(lw.up, normed, tokens, s.mlp_b.data(), pool_);
         SiluMul(s.mlp_a.data(), s.mlp_b.data(), tokens * c_.intermediate_size);
-        ApplyLinear(lw.down, s.mlp_a.data(), tokens, s.normed.data(), pool_);
-        AddInPlace(x, s.normed.data(), tokens * hidden);
+        if (!TapContinues(s, TapPoint::kMlpHidden, s.mlp_a.data(), tokens)) return;
+        ApplyLinear(lw.down, s.mlp_a.data(), tokens, out, pool_);
     }
 
     void FinalNorm(const float* x, int64_t rows, float* y) const override {
@@ -54,6 +64,8 @@ public:
     }
 
 private:
+    const LayerWeights& Layer(int64_t layer) const { return w_.layers[static_cast<size_t>(layer)]; }
+
     const model::ModelConfig& c_;
     const ModelWeights& w_;
     ThreadPool& pool_;

@@ -63,6 +63,7 @@ public:
     // `out` x `in` is the layer's shape from the config (a quantized layout does not store it plainly).
     Result<Linear> LinearLayer(const std::string& prefix, bool transposed, bool with_bias, int64_t out, int64_t in) {
         Linear linear;
+        linear.name = prefix;
         if (const std::optional<quantformat::Layout> layout = QuantizedLayoutOf(model_, prefix)) {
             TP_ASSIGN_OR_RETURN(LoadedQuantized loaded, LoadQuantizedLinear(model_, prefix, *layout, out, in));
             NoteQuantized(loaded);
@@ -93,6 +94,7 @@ public:
 
     Result<Norm> NormLayer(const std::string& prefix, int64_t size, bool with_bias) {
         Norm norm;
+        norm.name = prefix;
         TP_ASSIGN_OR_RETURN(norm.weight, Vector(prefix + ".weight", size));
         if (with_bias) {
             TP_ASSIGN_OR_RETURN(norm.bias, Vector(prefix + ".bias", size));

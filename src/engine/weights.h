@@ -21,6 +21,7 @@ namespace tenpak::engine::internal {
 // A linear layer: y = W x (+ b), with W stored [out, in], or [in, out] when `transposed`
 // (GPT-2's Conv1D), or quantized codes (`packed`, always [out, in]).
 struct Linear {
+    std::string name;  // the tensors' prefix, e.g. "model.layers.0.self_attn.q_proj"
     kernels::WeightView weight;
     std::optional<kernels::PackedMatrix> packed;
     bool transposed = false;
@@ -32,6 +33,7 @@ struct Linear {
 };
 
 struct Norm {
+    std::string name;  // e.g. "model.layers.0.input_layernorm"
     std::vector<float> weight;
     std::vector<float> bias;  // LayerNorm only
 };

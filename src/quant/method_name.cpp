@@ -18,8 +18,16 @@ std::string_view MethodName(Method method) {
             return "q4_0";
         case Method::kGgufQ4_1:
             return "q4_1";
+        case Method::kGptq:
+            return "gptq";
+        case Method::kAwq:
+            return "awq";
     }
     return "unknown";
+}
+
+bool IsCalibrated(Method method) {
+    return method == Method::kGptq || method == Method::kAwq;
 }
 
 }  // namespace tenpak::quant

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <thread>
 
+#include "quant/calibration.h"
+#include "quant/calibration_data.h"
 #include "quantizing_rewriter.h"
 #include "tenpak/model/model_writer.h"
 
@@ -13,19 +15,25 @@ struct Preset {
     std::string_view name;
     Method method;
     OutputFormat format;
+    int bits;
+    int64_t group_size;
+    bool act_order;
     bool double_quant;
 };
 
-// The calibration-free rows of the preset table (DESIGN.md); gptq_* and awq_* need calibration.
-// bnb_nf4 follows QLoRA's recipe (NF4 with double quantization), bnb_fp4 bitsandbytes' defaults.
+// The preset table (DESIGN.md). gptq_quality uses act-order as AutoGPTQ's quality recipe does
+// (desc_act, g_idx written); bnb_nf4 follows QLoRA's recipe (NF4 with double quantization),
+// bnb_fp4 bitsandbytes' defaults.
 constexpr Preset kPresets[] = {
-    {"bnb_nf4", Method::kNf4, OutputFormat::kBnb, true},
-    {"bnb_fp4", Method::kFp4, OutputFormat::kBnb, false},
-    {"bnb_int8", Method::kInt8, OutputFormat::kBnb, false},
-    {"fp16", Method::kRtn, OutputFormat::kHf, false},
+    {"gptq_quality", Method::kGptq, OutputFormat::kGptq, 4, 128, true, false},
+    {"gptq_aggressive", Method::kGptq, OutputFormat::kGptq, 3, 128, false, false},
+    {"awq_balanced", Method::kAwq, OutputFormat::kAwq, 4, 128, false, false},
+    {"awq_fast", Method::kAwq, OutputFormat::kAwq, 4, 64, false, false},
+    {"bnb_nf4", Method::kNf4, OutputFormat::kBnb, 4, 64, false, true},
+    {"bnb_fp4", Method::kFp4, OutputFormat::kBnb, 4, 64, false, false},
+    {"bnb_int8", Method::kInt8, OutputFormat::kBnb, 8, -1, false, false},
+    {"fp16", Method::kRtn, OutputFormat::kHf, 4, 128, false, false},
 };
-
-constexpr std::string_view kCalibratedPresets[] = {"gptq_quality", "gptq_aggressive", "awq_balanced", "awq_fast"};
 
 }  // namespace
 
@@ -64,24 +72,16 @@ Result<QuantizeRequest> PresetRequest(std::string_view preset) {
         if (p.name != preset) continue;
         QuantizeRequest request;
         request.format = p.format;
-        request.options.method = p.method;
+        request.options = DefaultOptions(p.method);
+        request.options.bits = p.bits;
+        request.options.group_size = p.group_size;
+        request.options.act_order = p.act_order;
         request.options.double_quant = p.double_quant;
-        if (p.method == Method::kNf4 || p.method == Method::kFp4) request.options.group_size = 64;
-        if (p.method == Method::kInt8) {
-            request.options.bits = 8;
-            request.options.group_size = -1;
-        }
         return request;
     }
-    for (std::string_view name : kCalibratedPresets) {
-        if (name == preset) {
-            return Status::Unsupported("preset '" + std::string(preset) +
-                                       "' needs calibration (GPTQ/AWQ), which TenPak does not have yet; presets "
-                                       "available now: bnb_nf4, bnb_fp4, bnb_int8, fp16");
-        }
-    }
-    return Status::InvalidArgument("unknown preset '" + std::string(preset) +
-                                   "' (supported: bnb_nf4, bnb_fp4, bnb_int8, fp16)");
+    std::string names;
+    for (const Preset& p : kPresets) names += (names.empty() ? "" : ", ") + std::string(p.name);
+    return Status::InvalidArgument("unknown preset '" + std::string(preset) + "' (supported: " + names + ")");
 }
 
 Status CheckRequest(const QuantizeRequest& request) {
@@ -92,6 +92,7 @@ Status CheckRequest(const QuantizeRequest& request) {
     if (request.format == OutputFormat::kGguf) return internal::GgufTypeOf(request).status();
     TP_RETURN_IF_ERROR(ValidateOptions(request.options));
     TP_RETURN_IF_ERROR(internal::HfLayoutFor(request.format, request.options.method).status());
+    if (IsCalibrated(request.options.method)) TP_RETURN_IF_ERROR(internal::CheckCalibration(request.calibration));
     if (request.format == OutputFormat::kAwq && request.options.bits != 4) {
         return Status::InvalidArgument("AWQ stores 4-bit codes only (asked: " + std::to_string(request.options.bits) +
                                        " bits); use --bits 4, or --format gptq for 2, 3 and 8 bits");
@@ -127,6 +128,7 @@ Result<QuantizeReport> QuantizeModel(const model::Model& model, const QuantizeRe
     const size_t threads = request.threads > 0 ? static_cast<size_t>(request.threads) : 0;
     ThreadPool pool(threads);
     internal::QuantizingRewriter rewriter(model, request, pool);
+    std::unique_ptr<internal::CalibrationPipeline> pipeline;
     model::WriteOptions options;
     options.dtype = DType::kF16;
     options.max_shard_bytes = request.max_shard_bytes;
@@ -147,6 +149,14 @@ Result<QuantizeReport> QuantizeModel(const model::Model& model, const QuantizeRe
             TP_RETURN_IF_ERROR(rewriter.Preflight(/*gguf=*/false));
             options.rewriter = &rewriter;
         }
+        if (IsCalibrated(request.options.method)) {
+            TP_ASSIGN_OR_RETURN(pipeline, internal::CalibrationPipeline::Create(
+                                              model, request,
+                                              [&rewriter](const std::string& name) { return rewriter.Quantizes(name); },
+                                              pool));
+            rewriter.SetPipeline(pipeline.get());
+            options.progress = false;  // the calibration's bar, per block, is the one that moves
+        }
         written = model::WriteHfFolder(model, output, options);
     }
     if (!written.ok()) return written.status();
@@ -155,6 +165,11 @@ Result<QuantizeReport> QuantizeModel(const model::Model& model, const QuantizeRe
     report.notes = written->notes;
     report.quantized_layers = rewriter.quantized_layers();
     report.kept = rewriter.kept();
+    if (pipeline) {
+        report.calibration_tokens = pipeline->tokens();
+        report.layer_seconds = pipeline->layer_seconds();
+        report.warnings = pipeline->warnings();
+    }
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;
 }

@@ -52,23 +52,44 @@ QuantOptions DefaultOptions(Method method) {
     QuantOptions options;
     options.method = method;
     options.group_size = IsBnb4(method) ? kBnbDefaultBlock : kRtnDefaultGroup;
+    options.symmetric = method != Method::kAwq;
     return options;
 }
 
 Status ValidateOptions(const QuantOptions& options) {
     const std::string name(MethodName(options.method));
     switch (options.method) {
-        case Method::kRtn: {
+        case Method::kRtn:
+        case Method::kGptq: {
             const int bits = options.bits;
             if (bits != 2 && bits != 3 && bits != 4 && bits != 8) {
-                return Status::InvalidArgument("rtn quantizes to 2, 3, 4 or 8 bits, not " + std::to_string(bits));
+                return Status::InvalidArgument(name + " quantizes to 2, 3, 4 or 8 bits, not " + std::to_string(bits));
             }
             const int64_t g = options.group_size;
             if (g != 32 && g != 64 && g != 128 && g != kWholeRow) {
-                return Status::InvalidArgument(
-                    "rtn group size must be 32, 64, 128 or -1 (one group per output "
-                    "channel), not " +
-                    std::to_string(g));
+                return Status::InvalidArgument(name +
+                                               " group size must be 32, 64, 128 or -1 (one group per output "
+                                               "channel), not " +
+                                               std::to_string(g));
+            }
+            if (!(options.damp > 0.0 && options.damp < 1.0)) {
+                return Status::InvalidArgument("--damp must be in (0, 1) (a fraction of the mean Hessian diagonal; "
+                                               "default 0.01), not " +
+                                               std::to_string(options.damp));
+            }
+            break;
+        }
+        case Method::kAwq: {
+            if (options.bits != 4) {
+                return Status::InvalidArgument("awq quantizes to 4 bits only (AutoAWQ's GEMM layout), not " +
+                                               std::to_string(options.bits) + "; use --method gptq for 2, 3 and 8 bits");
+            }
+            const int64_t g = options.group_size;
+            if (g != 32 && g != 64 && g != 128) {
+                return Status::InvalidArgument("awq group size must be 32, 64 or 128, not " + std::to_string(g));
+            }
+            if (options.symmetric) {
+                return Status::InvalidArgument("awq is asymmetric (zero points), as AutoAWQ writes it; drop --sym");
             }
             break;
         }
@@ -91,7 +112,10 @@ Status ValidateOptions(const QuantOptions& options) {
         default:
             return Status::InvalidArgument("unknown quantization method " +
                                            std::to_string(static_cast<int>(options.method)) +
-                                           " (rtn, nf4, fp4, int8, q8_0, q4_0, q4_1)");
+                                           " (rtn, nf4, fp4, int8, q8_0, q4_0, q4_1, gptq, awq)");
+    }
+    if ((options.act_order || options.static_groups) && options.method != Method::kGptq) {
+        return Status::InvalidArgument("act-order and static groups are GPTQ options, not " + name + "'s");
     }
     if (options.double_quant && !IsBnb4(options.method)) {
         return Status::InvalidArgument("double quantization applies to nf4 and fp4 only, not " + name);
@@ -101,6 +125,11 @@ Status ValidateOptions(const QuantOptions& options) {
 
 Result<std::unique_ptr<Quantizer>> MakeQuantizer(const QuantOptions& options) {
     TP_RETURN_IF_ERROR(ValidateOptions(options));
+    if (IsCalibrated(options.method)) {
+        return Status::InvalidArgument(std::string(MethodName(options.method)) +
+                                       " needs calibration inputs: quantize a model (QuantizeModel) or a layer with "
+                                       "its inputs (GptqQuantize, AwqQuantizeLinear)");
+    }
     constexpr auto kGgmlBlock = static_cast<int64_t>(kGgmlBlockElems);
     std::unique_ptr<GroupCodec> codec;
     int64_t group_size = options.group_size;
@@ -130,6 +159,9 @@ Result<std::unique_ptr<Quantizer>> MakeQuantizer(const QuantOptions& options) {
             codec = MakeGgufQ4_1Codec();
             group_size = kGgmlBlock;
             break;
+        case Method::kGptq:
+        case Method::kAwq:
+            break;  // refused above
     }
     return std::unique_ptr<Quantizer>(
         std::make_unique<BlockwiseQuantizer>(options.method, std::move(codec), group_size, options.double_quant));

@@ -43,6 +43,8 @@ QuantizedTensor Placeholder(int64_t rows, int64_t cols, Method method, const Qua
     float zero = 8;
     switch (method) {
         case Method::kRtn:
+        case Method::kGptq:
+        case Method::kAwq:
             q.bits = options.bits;
             q.symmetric = options.symmetric;
             q.group_size = options.group_size < 0 ? cols : options.group_size;
@@ -93,13 +95,13 @@ std::string RegexEscape(const std::string& text) {
 Result<Layout> HfLayoutFor(OutputFormat format, Method method) {
     switch (format) {
         case OutputFormat::kGptq:
-            if (method == Method::kRtn) return Layout::kGptq;
+            if (method == Method::kRtn || method == Method::kGptq) return Layout::kGptq;
             return Status::InvalidArgument(
-                "the GPTQ format stores integer codes: use --method rtn (or --format bnb "
-                "for nf4, fp4 and int8)");
+                "the GPTQ format stores gptq or rtn codes: use --method gptq or rtn (or --format "
+                "awq for awq, --format bnb for nf4, fp4 and int8)");
         case OutputFormat::kAwq:
-            if (method == Method::kRtn) return Layout::kAwqGemm;
-            return Status::InvalidArgument("the AWQ format stores integer codes: use --method rtn --bits 4");
+            if (method == Method::kRtn || method == Method::kAwq) return Layout::kAwqGemm;
+            return Status::InvalidArgument("the AWQ format stores awq or rtn codes: use --method awq, or rtn --bits 4");
         case OutputFormat::kBnb:
             if (method == Method::kNf4 || method == Method::kFp4) return Layout::kBnb4;
             if (method == Method::kInt8) return Layout::kBnb8;
@@ -216,8 +218,19 @@ Status QuantizingRewriter::Preflight(bool gguf) const {
                                    "); choose another group size or format");
 }
 
+bool QuantizingRewriter::Quantizes(const std::string& name) const {
+    const io::TensorInfo* info = model_.tensors->Find(name);
+    return info != nullptr && Decide(*info, /*gguf=*/false).target.has_value();
+}
+
 Result<std::optional<std::vector<io::TensorInfo>>> QuantizingRewriter::Plan(const io::TensorInfo& info, bool gguf) {
     using Planned = std::optional<std::vector<io::TensorInfo>>;
+    if (pipeline_ != nullptr && pipeline_->Changes(info.name)) {
+        io::TensorInfo t = info;  // same name and shape, in the folder's float type
+        t.dtype = DType::kF16;
+        TP_ASSIGN_OR_RETURN(t.nbytes, TensorByteSize(t.dtype, t.shape));
+        return Planned(std::vector<io::TensorInfo>{t});
+    }
     const Decision d = Decide(info, gguf);
     if (!d.kept_reason.empty()) kept_.push_back({LayerPrefix(info.name), d.kept_reason});
     if (!d.target) return Planned();
@@ -311,20 +324,48 @@ Result<std::vector<float>> QuantizingRewriter::ReadWeights(const io::TensorInfo&
     return weights;
 }
 
+Result<quantformat::QuantizedTensor> QuantizingRewriter::QuantizedOf(const io::TensorInfo& canonical,
+                                                                      const Target& t) {
+    if (IsCalibrated(t.method)) {
+        const std::optional<model::RoleMatch> match =
+            model::MatchName(*model_.spec, canonical.name, model::Naming::kHuggingFace);
+        if (pipeline_ == nullptr || !match || match->layer < 0) {
+            return Status::Internal("tensor '" + canonical.name + "' has no calibration block");
+        }
+        TP_RETURN_IF_ERROR(pipeline_->RunThrough(match->layer));
+        return pipeline_->TakeQuantized(canonical.name);
+    }
+    TP_ASSIGN_OR_RETURN(std::vector<float> weights, ReadWeights(canonical, t.rows, t.cols));
+    model_.tensors->Release(canonical);
+    TP_ASSIGN_OR_RETURN(const Quantizer* quantizer, QuantizerFor(t.method));
+    Result<QuantizedTensor> q = quantizer->Quantize(weights, t.rows, t.cols, pool_);
+    if (!q.ok()) return q.status().WithContext("tensor '" + canonical.name + "'");
+    return q;
+}
+
+Result<io::TensorData> QuantizingRewriter::ProduceChanged(const io::TensorInfo& canonical, const io::TensorInfo& out) {
+    const std::optional<model::RoleMatch> match =
+        model::MatchName(*model_.spec, canonical.name, model::Naming::kHuggingFace);
+    if (!match || match->layer < 0) return Status::Internal("tensor '" + canonical.name + "' has no calibration block");
+    TP_RETURN_IF_ERROR(pipeline_->RunThrough(match->layer));
+    TP_ASSIGN_OR_RETURN(std::vector<float> values, pipeline_->TakeChanged(canonical.name));
+    std::vector<std::byte> bytes(out.nbytes);
+    TP_RETURN_IF_ERROR(CastTensor(DType::kF32,
+                                  {reinterpret_cast<const std::byte*>(values.data()), values.size() * sizeof(float)},
+                                  out.dtype, bytes, values.size()));
+    return io::TensorData::Own(std::move(bytes));
+}
+
 Result<io::TensorData> QuantizingRewriter::Produce(const io::TensorInfo& canonical, const io::TensorInfo& out) {
+    if (pipeline_ != nullptr && pipeline_->Changes(canonical.name)) return ProduceChanged(canonical, out);
     if (cached_name_ != canonical.name) {
         cached_.clear();
         cached_name_.clear();
         const auto target = targets_.find(canonical.name);
         if (target == targets_.end()) return Status::Internal("tensor '" + canonical.name + "' was not planned");
         const Target& t = target->second;
-        TP_ASSIGN_OR_RETURN(std::vector<float> weights, ReadWeights(canonical, t.rows, t.cols));
-        model_.tensors->Release(canonical);
-        TP_ASSIGN_OR_RETURN(const Quantizer* quantizer, QuantizerFor(t.method));
-        Result<QuantizedTensor> q = quantizer->Quantize(weights, t.rows, t.cols, pool_);
-        if (!q.ok()) return q.status().WithContext("tensor '" + canonical.name + "'");
-        weights = {};
-        Result<std::vector<PackedTensor>> packed = quantformat::Pack(t.layout, *q);
+        TP_ASSIGN_OR_RETURN(QuantizedTensor q, QuantizedOf(canonical, t));
+        Result<std::vector<PackedTensor>> packed = quantformat::Pack(t.layout, q);
         if (!packed.ok()) return packed.status().WithContext("tensor '" + canonical.name + "'");
         cached_ = std::move(packed).value();
         cached_name_ = canonical.name;
@@ -359,9 +400,9 @@ nlohmann::json QuantizingRewriter::QuantizationConfigJson() const {
             // Every key vLLM's gptq / gptq_marlin, TGI and transformers read (formats.md B.6), explicit.
             q["bits"] = o.bits;
             q["group_size"] = o.group_size;
-            q["damp_percent"] = 0.01;
-            q["desc_act"] = false;
-            q["static_groups"] = false;
+            q["damp_percent"] = o.method == Method::kGptq ? o.damp : 0.01;
+            q["desc_act"] = o.method == Method::kGptq && o.act_order;
+            q["static_groups"] = o.method == Method::kGptq && o.static_groups;
             q["sym"] = o.symmetric;
             q["true_sequential"] = true;
             q["model_name_or_path"] = nullptr;

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "quant/calibration.h"
 #include "tenpak/core/thread_pool.h"
 #include "tenpak/model/model.h"
 #include "tenpak/model/model_writer.h"
@@ -42,6 +43,11 @@ public:
     // output would not be quantized at all), naming the first layer and why.
     Status Preflight(bool gguf) const;
 
+    // Whether the HF writer will quantize this canonical tensor (the format holds it).
+    bool Quantizes(const std::string& name) const;
+    // The calibrated methods' source of quantized tensors and changed float tensors; not owned.
+    void SetPipeline(CalibrationPipeline* pipeline) { pipeline_ = pipeline; }
+
     int64_t quantized_layers() const { return quantized_layers_; }
     const std::vector<KeptLayer>& kept() const { return kept_; }
 
@@ -59,11 +65,16 @@ private:
     // F32 [out, in] weights of a canonical tensor.
     Result<std::vector<float>> ReadWeights(const io::TensorInfo& info, int64_t rows, int64_t cols) const;
     nlohmann::json QuantizationConfigJson() const;
+    // The quantized form of a planned tensor: from the calibration pipeline, or quantized here.
+    Result<quantformat::QuantizedTensor> QuantizedOf(const io::TensorInfo& canonical, const Target& target);
+    // A float tensor the calibration changed (AWQ's folded norms), in the dtype planned.
+    Result<io::TensorData> ProduceChanged(const io::TensorInfo& canonical, const io::TensorInfo& out);
 
     const model::Model& model_;
     QuantizeRequest request_;
     ThreadPool& pool_;
     std::map<Method, std::unique_ptr<Quantizer>> quantizers_;
+    CalibrationPipeline* pipeline_ = nullptr;
     std::map<std::string, Target> targets_;  // canonical name -> what Plan decided
     // The packed tensors' (suffix, dtype, shape, size) per (layout, method, rows, cols): they depend on
     // nothing else, and a model has only a few distinct layer shapes, so each is planned once.

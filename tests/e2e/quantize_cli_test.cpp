@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -68,8 +69,15 @@ TEST(QuantizeCliTest, BadCombinationsAreRefusedBeforeAnyWork) {
         {{"--method", "nf4", "--gguf-type", "Q4_0", "--format", "bnb"}, "--gguf-type goes with --format gguf"},
         {{"--gguf-type", "Q4_K"}, "F16, Q8_0, Q4_0, Q4_1"},
         {{"--method", "rtn", "--group-size", "128"}, "none of"},
-        {{"--preset", "gptq_quality"}, "needs calibration"},
-        {{"--method", "magic"}, "rtn, nf4, fp4, int8"},
+        {{"--preset", "gptq_quality"}, "none of"},  // group 128 > the bundled model's 64 inputs
+        {{"--method", "magic"}, "rtn, gptq, awq, nf4, fp4, int8"},
+        {{"--method", "awq", "--bits", "3"}, "awq quantizes to 4 bits only"},
+        {{"--method", "awq", "--sym"}, "awq is asymmetric"},
+        {{"--method", "awq", "--act-order"}, "--act-order and --static-groups go with --method gptq"},
+        {{"--method", "rtn", "--calib", "x.txt"}, "go with gptq and awq"},
+        {{"--method", "gptq", "--group-size", "32", "--calib-samples", "100000"}, "100000 samples of 512 tokens need"},
+        {{"--method", "gptq", "--group-size", "32", "--calib", "/nonexistent/calib.txt"}, "/nonexistent/calib.txt"},
+        {{"--method", "gptq", "--damp", "2"}, "--damp must be in (0, 1)"},
         {{"--method", "rtn", "--sym", "--asym"}, "exclude each other"},
         {{}, "--preset"},
     };
@@ -81,6 +89,77 @@ TEST(QuantizeCliTest, BadCombinationsAreRefusedBeforeAnyWork) {
         EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
         EXPECT_FALSE(fs::exists(out)) << message;
     }
+}
+
+TEST(QuantizeCliTest, GptqJsonReportsTheCalibrationAndEvalRunsTheOutput) {
+    TempDir dir;
+    const testing::CommandResult r =
+        RunTenpak({"quantize", kBundled, "--method", "gptq", "--bits", "4", "--group-size", "32", "--act-order",
+                   "--calib-samples", "4", "--calib-seqlen", "64", "-o", dir.File("q"), "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["method"], "gptq");
+    EXPECT_EQ(j["act_order"], true);
+    EXPECT_EQ(j["calibration_tokens"], 256);
+    EXPECT_EQ(j["layer_seconds"].size(), 5u);
+    EXPECT_EQ(j["quantized_layers"], 20);
+    const testing::CommandResult eval =
+        RunTenpak({"bench", dir.File("q"), "--prompt-tokens", "16", "--gen-tokens", "4", "--repetitions", "1"});
+    EXPECT_EQ(eval.exit_code, 0) << eval.err;
+}
+
+// A layer file as quantize-layer reads it: W [rows, cols] and X [tokens, cols].
+void WriteLayerFile(const std::string& path, int64_t rows, int64_t cols, int64_t tokens, bool with_x = true) {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> w(static_cast<size_t>(rows * cols));
+    std::vector<float> x(static_cast<size_t>(tokens * cols));
+    for (float& v : w) v = 0.02f * normal(rng);
+    for (int64_t t = 0; t < tokens; ++t) {
+        for (int64_t c = 0; c < cols; ++c) x[t * cols + c] = normal(rng) * (c % 16 == 3 ? 10.0f : 1.0f);
+    }
+    std::vector<io::TensorInfo> plan = {{"W", DType::kF32, {rows, cols}, w.size() * 4}};
+    if (with_x) plan.push_back({"X", DType::kF32, {tokens, cols}, x.size() * 4});
+    auto writer = io::SafetensorsWriter::Create(path, {});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Begin(plan).ok());
+    ASSERT_TRUE((*writer)->Write("W", {reinterpret_cast<const std::byte*>(w.data()), w.size() * 4}).ok());
+    if (with_x) {
+        ASSERT_TRUE((*writer)->Write("X", {reinterpret_cast<const std::byte*>(x.data()), x.size() * 4}).ok());
+    }
+    ASSERT_TRUE((*writer)->Finish().ok());
+}
+
+TEST(QuantizeCliTest, QuantizeLayerWritesWHatAndThePackedFormWithPhaseTimes) {
+    TempDir dir;
+    WriteLayerFile(dir.File("layer.safetensors"), 32, 128, 256);
+    for (const std::string method : {"gptq", "awq", "rtn"}) {
+        const std::string out = dir.File(method + ".safetensors");
+        const testing::CommandResult r = RunTenpak({"quantize-layer", dir.File("layer.safetensors"), "-o", out,
+                                                    "--method", method, "--group-size", "32", "--json"});
+        ASSERT_EQ(r.exit_code, 0) << method << ": " << r.err;
+        const nlohmann::json j = nlohmann::json::parse(r.out);
+        EXPECT_GE(j["phases"].size(), 2u) << method;
+        auto reader = io::SafetensorsReader::Open(out);
+        ASSERT_TRUE(reader.ok()) << method;
+        const io::TensorInfo* w_hat = (*reader)->Find("W_hat");
+        ASSERT_NE(w_hat, nullptr) << method;
+        EXPECT_EQ(w_hat->shape, (std::vector<int64_t>{32, 128}));
+        EXPECT_NE((*reader)->Find("packed.qweight"), nullptr) << method;
+        EXPECT_EQ((*reader)->Find("awq_scales") != nullptr, method == "awq");
+    }
+    // The human summary prints each phase.
+    const testing::CommandResult human = RunTenpak(
+        {"quantize-layer", dir.File("layer.safetensors"), "-o", dir.File("h.safetensors"), "--group-size", "32"});
+    ASSERT_EQ(human.exit_code, 0) << human.err;
+    EXPECT_NE(human.out.find("hessian"), std::string::npos) << human.out;
+    // No X: named.
+    WriteLayerFile(dir.File("no_x.safetensors"), 32, 128, 256, /*with_x=*/false);
+    const testing::CommandResult bad =
+        RunTenpak({"quantize-layer", dir.File("no_x.safetensors"), "-o", dir.File("bad.safetensors")});
+    EXPECT_EQ(bad.exit_code, 2) << bad.err;
+    EXPECT_NE(bad.err.find("no tensor 'X'"), std::string::npos) << bad.err;
+    EXPECT_FALSE(fs::exists(dir.File("bad.safetensors")));
 }
 
 TEST(QuantizeCliTest, NanWeightNamesTheTensorAndWritesNothing) {

@@ -27,8 +27,21 @@ enum class OutputFormat : uint8_t {
 std::string_view OutputFormatName(OutputFormat format);  // "gptq", "awq", "bnb", "gguf", "hf"
 Result<OutputFormat> ParseOutputFormat(std::string_view text);
 
+// Where the calibrated methods (gptq, awq) get their inputs: random windows of a tokenized text.
+struct CalibrationOptions {
+    std::string text_path;  // plain text, or JSONL with a "text" field; empty: DefaultCalibrationText()
+    int64_t samples = 128;  // windows
+    int64_t seqlen = 512;   // tokens per window
+    uint64_t seed = 0;
+};
+
+// The bundled calibration text (models/text/tinystories_train_head.txt): TENPAK_CALIB_TEXT if set,
+// else beside the executable's tree, else in the source tree TenPak was built from.
+std::string DefaultCalibrationText();
+
 struct QuantizeRequest {
     QuantOptions options;
+    CalibrationOptions calibration;  // gptq, awq
     OutputFormat format = OutputFormat::kGptq;
     // GGUF: the block type of the weights (Q8_0, Q4_0, Q4_1) or F16. Unset: from options (rtn 8-bit
     // g32 sym -> Q8_0, 4-bit g32 sym -> Q4_0, 4-bit g32 asym -> Q4_1).
@@ -39,8 +52,9 @@ struct QuantizeRequest {
     bool progress = true;
 };
 
-// A named preset of the table: bnb_nf4, bnb_fp4, bnb_int8, fp16 (gptq_* and awq_* come with
-// the calibrated methods).
+// A named preset: gptq_quality (GPTQ 4-bit g128 act-order), gptq_aggressive (GPTQ 3-bit g128),
+// awq_balanced (AWQ 4-bit g128), awq_fast (AWQ 4-bit g64), bnb_nf4 (NF4 + double quant), bnb_fp4,
+// bnb_int8, fp16.
 Result<QuantizeRequest> PresetRequest(std::string_view preset);
 std::vector<std::string> PresetNames();
 
@@ -65,6 +79,10 @@ struct QuantizeReport {
     std::vector<KeptLayer> kept;  // linear layers left in F16 (or another float type), with why
     std::vector<std::string> files;
     std::vector<std::string> notes;
+    // Calibrated methods: the calibration actually used, and seconds per transformer block.
+    int64_t calibration_tokens = 0;
+    std::vector<double> layer_seconds;
+    std::vector<std::string> warnings;  // e.g. GPTQ's extra dampening, naming the layer
     double compression() const { return bytes_after == 0 ? 0.0 : static_cast<double>(bytes_before) / bytes_after; }
 };
 

@@ -39,8 +39,15 @@ enum class Method : uint8_t {
     kGgufQ8_0 = 4,  // llama.cpp quantize_row_q8_0_ref, bit for bit
     kGgufQ4_0 = 5,  // llama.cpp quantize_row_q4_0_ref
     kGgufQ4_1 = 6,  // llama.cpp quantize_row_q4_1_ref
+    // Calibrated methods: they need the layer's inputs, so they run through QuantizeModel's
+    // calibration pipeline (src/quant/calibration.h) or the per-layer functions of gptq.h / awq.h,
+    // not through a Quantizer.
+    kGptq = 7,  // GPTQ (formats.md F.1), rtn's group fit, codes chosen with the inverse Hessian
+    kAwq = 8,   // AWQ (F.2): activation-aware scales and clipping, AutoAWQ's asymmetric quantizer
 };
-std::string_view MethodName(Method method);  // "rtn", "nf4", "fp4", "int8", "q8_0", "q4_0", "q4_1"
+// "rtn", "nf4", "fp4", "int8", "q8_0", "q4_0", "q4_1", "gptq", "awq"
+std::string_view MethodName(Method method);
+bool IsCalibrated(Method method);  // gptq, awq
 
 // Fields a method does not use are ignored (bits and group_size mean nothing to int8 and the GGUF
 // encoders, whose groups are fixed).
@@ -52,10 +59,15 @@ struct QuantOptions {
     bool symmetric = true;        // rtn
     bool double_quant = false;    // nf4/fp4: quantize the block absmax values (block 256, 8-bit dynamic map)
     float int8_threshold = 6.0f;  // int8: recorded in the config (an inference-time outlier threshold)
+    // gptq:
+    bool act_order = false;      // desc_act: columns in order of decreasing Hessian diagonal
+    bool static_groups = false;  // group parameters fixed before the columns are updated
+    double damp = 0.01;          // dampening, a fraction of the mean Hessian diagonal
 };
 
-// The options of `method` with that method's own defaults (rtn: 4-bit symmetric g128; nf4/fp4:
-// block 64, no double quantization). The struct's member defaults are rtn's.
+// The options of `method` with that method's own defaults (rtn and gptq: 4-bit symmetric g128;
+// awq: 4-bit asymmetric g128; nf4/fp4: block 64, no double quantization). The struct's member
+// defaults are rtn's.
 QuantOptions DefaultOptions(Method method);
 
 // Checks the options alone (bits, group sizes, method combinations); the message lists the choices.
@@ -76,7 +88,7 @@ public:
                                                           ThreadPool& pool) const = 0;
 };
 
-// ValidateOptions, then the method's quantizer.
+// ValidateOptions, then the method's quantizer; kInvalidArgument for the calibrated methods.
 Result<std::unique_ptr<Quantizer>> MakeQuantizer(const QuantOptions& options);
 
 }  // namespace tenpak::quant
