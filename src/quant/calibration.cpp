@@ -28,6 +28,16 @@ std::string Names(const std::vector<BlockLinear*>& linears) {
     return names;
 }
 
+// "q_proj, k_proj, v_proj": the last part of each layer's name, for the progress line.
+std::string ShortNames(const std::vector<BlockLinear*>& linears) {
+    std::string names;
+    for (const BlockLinear* l : linears) {
+        const std::string prefix = l->name.substr(0, l->name.rfind('.'));
+        names += (names.empty() ? "" : ", ") + prefix.substr(prefix.rfind('.') + 1);
+    }
+    return names;
+}
+
 double MeanSquaredError(const std::vector<float>& a, const std::vector<float>& b) {
     double sum = 0.0;
     for (size_t i = 0; i < a.size(); ++i) {
@@ -111,6 +121,22 @@ struct CalibrationPipeline::Impl {
         quantized[linear.name] = std::move(tensor);
     }
 
+    // Shows which group of which block is being worked on (a 7B block takes minutes).
+    void ShowStage(int64_t layer, const std::string& stage, bool layer_done = false) {
+        if (!progress) return;
+        std::string detail = "layer " + std::to_string(layer) + ": " + stage;
+        if (!seconds.empty()) {
+            double total = 0;
+            for (double v : seconds) total += v;
+            const double per_layer = total / static_cast<double>(seconds.size());
+            const double left = per_layer * static_cast<double>(runner->layers() - layer - (layer_done ? 1 : 0));
+            char timing[64];
+            std::snprintf(timing, sizeof(timing), " (%.1f s/layer, ~%.0f s left)", per_layer, left);
+            detail += timing;
+        }
+        progress->SetDetail(detail);
+    }
+
     Status RunGptq(int64_t layer);
     Status RunAwq(int64_t layer);
     Status RunBlock(int64_t layer);
@@ -124,6 +150,7 @@ Status CalibrationPipeline::Impl::RunGptq(int64_t layer) {
     for (TapPoint point : kTapOrder) {
         const std::vector<BlockLinear*> group = Group(linears, point, /*quantized_only=*/true);
         if (group.empty()) continue;
+        ShowStage(layer, "gptq " + ShortNames(group));
         HessianAccumulator hessian(group.front()->cols);
         Status failed = Status::Ok();
         runner->Observe(x.data(), tokens, [&](TapPoint p, const float* a, int64_t n) {
@@ -168,6 +195,7 @@ Status CalibrationPipeline::Impl::RunAwq(int64_t layer) {
         const bool any_quantized =
             std::any_of(group.begin(), group.end(), [&](const BlockLinear* l) { return filter(l->name); });
         if (group.empty() || !any_quantized) continue;
+        ShowStage(layer, "awq scales of " + ShortNames(group));
         const int64_t cols = group.front()->cols;
         const std::vector<float> input = Capture(point, cols);
         ChannelMagnitude magnitude(cols);
@@ -266,6 +294,7 @@ Status CalibrationPipeline::Impl::RunAwq(int64_t layer) {
         }
     }
     // Clip, then quantize every linear the format holds, now that all scales are folded in.
+    ShowStage(layer, "awq clip and quantize");
     const std::unique_ptr<GroupCodec> codec = MakeAwqCodec(options.bits);
     for (BlockLinear& l : linears) {
         if (!filter(l.name)) continue;
@@ -291,16 +320,8 @@ Status CalibrationPipeline::Impl::RunBlock(int64_t layer) {
     last_run = layer;
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (progress) {
-        double total = 0;
-        for (double s : seconds) total += s;
-        const double per_layer = total / static_cast<double>(seconds.size());
-        const double left = per_layer * static_cast<double>(runner->layers() - layer - 1);
-        char detail[96];
-        std::snprintf(detail, sizeof(detail), "layer %lld: %.1f s/layer, ~%.0f s left",
-                      static_cast<long long>(layer), per_layer, left);
-        progress->SetDetail(detail);
+        ShowStage(layer, "done", /*layer_done=*/true);
         progress->Advance();
-        if (layer + 1 == runner->layers()) progress->Finish();
     }
     return Status::Ok();
 }
