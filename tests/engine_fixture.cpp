@@ -1,5 +1,7 @@
 #include "engine_fixture.h"
 
+#include <cmath>
+
 #include <stdexcept>
 
 #include "test_util.h"
@@ -31,6 +33,27 @@ engine::PerplexityResult ValidationPerplexity(const std::string& path) {
     auto r = engine::Perplexity(*l.engine, *l.tokenizer, SampleText("tinystories_val.txt"), options);
     if (!r.ok()) throw std::runtime_error(path + ": " + r.status().ToString());
     return *r;
+}
+
+double RelativeLogitError(const std::string& path, const std::string& reference_path,
+                          const std::vector<int32_t>& tokens) {
+    const auto logits_of = [&](const std::string& model_path) {
+        LoadedModel l = LoadForInference(model_path, static_cast<int64_t>(tokens.size()));
+        std::vector<float> logits;
+        const Status s = l.engine->Forward(tokens, 0, logits);
+        if (!s.ok()) throw std::runtime_error(model_path + ": " + s.ToString());
+        return logits;
+    };
+    const std::vector<float> a = logits_of(path);
+    const std::vector<float> b = logits_of(reference_path);
+    if (a.size() != b.size()) throw std::runtime_error("logits of different sizes");
+    double diff = 0.0;
+    double norm = 0.0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        diff += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+        norm += static_cast<double>(b[i]) * b[i];
+    }
+    return norm == 0.0 ? 0.0 : std::sqrt(diff / norm);
 }
 
 }  // namespace tenpak::testing

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tenpak/engine/engine.h"
 #include "tenpak/engine/perplexity.h"
@@ -24,6 +25,11 @@ LoadedModel LoadForInference(const std::string& path, int64_t context);
 
 // models/text/<name>: the bundled TinyStories samples.
 std::string SampleText(const std::string& name);
+
+// sqrt(sum (a - b)^2 / sum b^2) over the logits of `tokens` (positions 0 ..) from the models at
+// `path` and `reference_path`: how far a quantized model's outputs are from the float model's.
+double RelativeLogitError(const std::string& path, const std::string& reference_path,
+                          const std::vector<int32_t>& tokens);
 
 // Perplexity of `path` on the TinyStories validation sample, ctx 256 (llama.cpp's protocol).
 engine::PerplexityResult ValidationPerplexity(const std::string& path);

@@ -6,6 +6,8 @@
 # "quantize_model_bench.sh").
 #
 #   bench/quant/quantize_model_bench.sh [BUILD_DIR]    BUILD_DIR defaults to build/; THREADS=2 by default
+#   SIZES=256MB bench/quant/quantize_model_bench.sh     one model only (a quicker look; the RSS
+#                                                       ratio then compares the model with itself)
 #
 # The models are given by their shapes, not by `make_model --bytes`: the shapes --bytes picks trim
 # the MLP width (and, at 1 GB, hidden 1600) to sizes that are not multiples of 128, and GPTQ with
@@ -38,13 +40,16 @@ build=${1:-$repo/build}
 threads=${THREADS:-2}
 tenpak=$build/tenpak
 make_model=$build/bench/make_model
-sizes=(256MB 1GB)
+read -r -a sizes <<<"${SIZES:-256MB 1GB}"
 # make_model shapes of about 256 MB (259.6e6 bytes) and 1 GB (978.9e6 bytes): every dimension a
 # multiple of 128, 16 heads of 64, kv heads = heads, vocab 32000, untied lm_head.
 declare -A size_shape=(
     [256MB]="--hidden 1024 --intermediate 2816 --layers 5 --heads 16"
     [1GB]="--hidden 1024 --intermediate 2816 --layers 33 --heads 16"
 )
+for size in "${sizes[@]}"; do
+    [[ -n ${size_shape[$size]:-} ]] || { echo "unknown size '$size' in SIZES (256MB, 1GB)" >&2; exit 2; }
+done
 largest_bytes=1000000000
 runs=3
 # name and the quantize arguments of each method.

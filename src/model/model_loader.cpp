@@ -101,9 +101,15 @@ Status BuildCanonical(Model& model, Naming naming, bool permute_rotary) {
             }
             const std::optional<std::vector<int64_t>> expected = ExpectedShape(role, config);
             // A bitsandbytes 4-bit weight is a column of packed bytes; its layout's reader checks it.
-            const bool packed_weight =
-                role.is_linear() && config.quantization && config.quantization->layout == quantformat::Layout::kBnb4;
-            if (expected && *expected != entry.info.shape && !packed_weight) {
+            // A bitsandbytes 8-bit weight is Linear8bitLt's [out, in], also for GPT-2's Conv1D roles
+            // (transformers replaces Conv1D by Linear when it quantizes).
+            const std::optional<quantformat::Layout> quantized =
+                role.is_linear() && config.quantization ? std::optional(config.quantization->layout) : std::nullopt;
+            const bool packed_weight = quantized == quantformat::Layout::kBnb4;
+            const bool linear_orientation = quantized == quantformat::Layout::kBnb8 && role.conv1d && expected &&
+                                            expected->size() == 2 &&
+                                            entry.info.shape == std::vector<int64_t>{(*expected)[1], (*expected)[0]};
+            if (expected && *expected != entry.info.shape && !packed_weight && !linear_orientation) {
                 io::TensorInfo want = entry.info;
                 want.shape = *expected;
                 return Status::Corruption(model.origin + ": tensor '" + native.name + "' has shape " +

@@ -43,14 +43,6 @@ constexpr float kMinScale = 1e-4f;                      // scales.clamp(min=1e-4
 constexpr size_t kFiniteCheckChunk = 4096;              // values checked per vectorised pass
 constexpr size_t kDotLanes = 8;                         // partial sums of DotFixedOrder
 
-// Switches off GCC's contraction of a * b + c into an FMA for one function (see
-// MultiplyByCovariance); clang takes `#pragma clang fp contract(off)` in the body instead.
-#if defined(__GNUC__) && !defined(__clang__)
-#define TP_AWQ_NO_FP_CONTRACT __attribute__((optimize("fp-contract=off")))
-#else
-#define TP_AWQ_NO_FP_CONTRACT
-#endif
-
 // ---- Element loops. Each runs over every weight (or input) of a layer, once per candidate, so
 // they are kept plain for the auto-vectoriser and multi-versioned like group_math.h's.
 
@@ -117,17 +109,11 @@ void AccumulateOuter(const float* x, size_t n, double* c) {
 
 // product[k] = C delta[k] for `count` vectors of n values (C is symmetric: row j is column j).
 // Candidates are the inner loop so that each row of C is read from memory once per group.
-// GCC contracts a * b + c into an FMA where the target has one (the avx512f clone), which rounds
-// once instead of twice; contraction is switched off here so that every clone, and so every
-// machine, picks the same clipping bounds. (The other loops here multiply two floats into a
-// double, which is exact, so an FMA changes nothing there.)
-TP_AWQ_NO_FP_CONTRACT
+// The quant module is built with -ffp-contract=off (src/CMakeLists.txt): an FMA in the avx512f clone
+// would round once where the others round twice, and machines would pick different clipping bounds.
 TP_QUANT_MULTIVERSION
 void MultiplyByCovariance(const float* __restrict delta, size_t count, size_t n, const float* __restrict cov,
                           float* __restrict product) {
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#endif
     std::fill(product, product + count * n, 0.0f);
     for (size_t j = 0; j < n; ++j) {
         const float* cov_row = cov + j * n;

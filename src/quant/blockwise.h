@@ -13,10 +13,13 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "quant/group_math.h"
+#include "tenpak/core/dtype.h"
 #include "tenpak/core/result.h"
 #include "tenpak/core/thread_pool.h"
+#include "tenpak/quant/quantizer.h"
 #include "tenpak/quantformat/quantized_tensor.h"
 
 namespace tenpak::quant {
@@ -60,6 +63,33 @@ public:
 // group whose stored parameters are not finite (an F16 scale that overflows).
 Result<quantformat::QuantizedTensor> RunBlockwise(const GroupCodec& codec, std::span<const float> w, int64_t rows,
                                                   int64_t cols, int64_t group_size, ThreadPool& pool);
+
+// RunBlockwise on W as stored: `w` holds rows * cols elements of `dtype` (F16, BF16 or F32),
+// row-major. Each pool thread casts a few groups at a time into a small buffer of its own and
+// quantizes them there, so no F32 copy of W is made; the result is RunBlockwise's on the F32 cast
+// of W, bit for bit. Also kInvalidArgument for another dtype or a size that does not match.
+// `recycled_codes`, if given, is taken as the codes' buffer (the codes of a tensor already packed
+// and written): with enough capacity, no allocation, page faults or clearing.
+Result<quantformat::QuantizedTensor> RunBlockwiseCast(const GroupCodec& codec, DType dtype,
+                                                      std::span<const std::byte> w, int64_t rows, int64_t cols,
+                                                      int64_t group_size, ThreadPool& pool,
+                                                      std::vector<uint8_t>* recycled_codes = nullptr);
+
+// A calibration-free method as the blockwise driver runs it: its codec, its group size and whether
+// bitsandbytes' double quantization follows. The same table as MakeQuantizer's (quantizer.cpp);
+// tests/quant/blockwise_cast_test.cpp checks that both give the same tensors for every method.
+struct BlockwiseRecipe {
+    static constexpr int64_t kWholeRow = -1;  // one group per row (rtn -1, int8)
+    std::unique_ptr<GroupCodec> codec;
+    int64_t group_size = 0;  // or kWholeRow
+    bool double_quant = false;
+    // Quantizer::Quantize of the F32 cast of `w` (rows x cols of `dtype`, as RunBlockwiseCast).
+    Result<quantformat::QuantizedTensor> QuantizeStored(DType dtype, std::span<const std::byte> w, int64_t rows,
+                                                        int64_t cols, ThreadPool& pool,
+                                                        std::vector<uint8_t>* recycled_codes = nullptr) const;
+};
+// ValidateOptions, then the recipe; kInvalidArgument for the calibrated methods.
+Result<BlockwiseRecipe> MakeBlockwiseRecipe(const QuantOptions& options);
 
 // The methods (one file each).
 // rtn.cpp. `zero_floor_one`: clamp asymmetric zero points to >= 1 (see rtn.cpp); false only to

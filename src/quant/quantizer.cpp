@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "quant/blockwise.h"
-#include "tenpak/core/ggml_blocks.h"
 
 namespace tenpak::quant {
 
@@ -24,26 +23,25 @@ bool IsBnb4(Method method) {
     return method == Method::kNf4 || method == Method::kFp4;
 }
 
+// A Quantizer over a BlockwiseRecipe (blockwise.h): the one table of which codec, group size and
+// double quantization each method uses.
 class BlockwiseQuantizer final : public Quantizer {
 public:
-    BlockwiseQuantizer(Method method, std::unique_ptr<GroupCodec> codec, int64_t group_size, bool double_quant)
-        : method_(method), codec_(std::move(codec)), group_size_(group_size), double_quant_(double_quant) {}
+    BlockwiseQuantizer(Method method, BlockwiseRecipe recipe) : method_(method), recipe_(std::move(recipe)) {}
 
     Method method() const override { return method_; }
 
     Result<QuantizedTensor> Quantize(std::span<const float> w, int64_t rows, int64_t cols,
                                      ThreadPool& pool) const override {
-        const int64_t group_size = group_size_ == kWholeRow ? cols : group_size_;
-        TP_ASSIGN_OR_RETURN(QuantizedTensor q, RunBlockwise(*codec_, w, rows, cols, group_size, pool));
-        if (double_quant_) DoubleQuantize(q);
+        const int64_t group_size = recipe_.group_size == BlockwiseRecipe::kWholeRow ? cols : recipe_.group_size;
+        TP_ASSIGN_OR_RETURN(QuantizedTensor q, RunBlockwise(*recipe_.codec, w, rows, cols, group_size, pool));
+        if (recipe_.double_quant) DoubleQuantize(q);
         return q;
     }
 
 private:
     Method method_;
-    std::unique_ptr<GroupCodec> codec_;
-    int64_t group_size_;  // or kWholeRow
-    bool double_quant_;
+    BlockwiseRecipe recipe_;
 };
 
 }  // namespace
@@ -128,43 +126,10 @@ Result<std::unique_ptr<Quantizer>> MakeQuantizer(const QuantOptions& options) {
     if (IsCalibrated(options.method)) {
         return Status::InvalidArgument(std::string(MethodName(options.method)) +
                                        " needs calibration inputs: quantize a model (QuantizeModel) or a layer with "
-                                       "its inputs (GptqQuantize, AwqQuantizeLinear)");
+                                       "its inputs (QuantizeLayer)");
     }
-    constexpr auto kGgmlBlock = static_cast<int64_t>(kGgmlBlockElems);
-    std::unique_ptr<GroupCodec> codec;
-    int64_t group_size = options.group_size;
-    switch (options.method) {
-        case Method::kRtn:
-            codec = MakeRtnCodec(options.bits, options.symmetric);
-            break;
-        case Method::kNf4:
-            codec = MakeNf4Codec();
-            break;
-        case Method::kFp4:
-            codec = MakeFp4Codec();
-            break;
-        case Method::kInt8:
-            codec = MakeInt8Codec();
-            group_size = kWholeRow;
-            break;
-        case Method::kGgufQ8_0:
-            codec = MakeGgufQ8_0Codec();
-            group_size = kGgmlBlock;
-            break;
-        case Method::kGgufQ4_0:
-            codec = MakeGgufQ4_0Codec();
-            group_size = kGgmlBlock;
-            break;
-        case Method::kGgufQ4_1:
-            codec = MakeGgufQ4_1Codec();
-            group_size = kGgmlBlock;
-            break;
-        case Method::kGptq:
-        case Method::kAwq:
-            break;  // refused above
-    }
-    return std::unique_ptr<Quantizer>(
-        std::make_unique<BlockwiseQuantizer>(options.method, std::move(codec), group_size, options.double_quant));
+    TP_ASSIGN_OR_RETURN(BlockwiseRecipe recipe, MakeBlockwiseRecipe(options));
+    return std::unique_ptr<Quantizer>(std::make_unique<BlockwiseQuantizer>(options.method, std::move(recipe)));
 }
 
 }  // namespace tenpak::quant

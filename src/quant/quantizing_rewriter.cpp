@@ -1,6 +1,8 @@
 #include "quantizing_rewriter.h"
 
+#include <algorithm>
 #include <regex>
+#include <system_error>
 
 #include "tenpak/core/cast.h"
 #include "tenpak/model/model_spec.h"
@@ -85,6 +87,37 @@ QuantizedTensor Placeholder(int64_t rows, int64_t cols, Method method, const Qua
     return q;
 }
 
+// WriteHfFolder's order of tensor names (src/model/hf_writer.cpp): digit runs compare as numbers,
+// "h.2.x" < "h.10.x". Only the lookahead uses it, to guess which layer the writer wants next; a
+// wrong guess costs time, never bytes.
+bool NaturalLess(std::string_view a, std::string_view b) {
+    const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+    size_t i = 0;
+    size_t j = 0;
+    while (i < a.size() && j < b.size()) {
+        if (is_digit(a[i]) && is_digit(b[j])) {
+            size_t ei = i;
+            size_t ej = j;
+            while (ei < a.size() && is_digit(a[ei])) ++ei;
+            while (ej < b.size() && is_digit(b[ej])) ++ej;
+            const std::string_view na = a.substr(i, ei - i);
+            const std::string_view nb = b.substr(j, ej - j);
+            const std::string_view ta = na.substr(std::min(na.find_first_not_of('0'), na.size()));
+            const std::string_view tb = nb.substr(std::min(nb.find_first_not_of('0'), nb.size()));
+            if (ta.size() != tb.size()) return ta.size() < tb.size();
+            if (ta != tb) return ta < tb;
+            i = ei;
+            j = ej;
+            continue;
+        }
+        if (a[i] != b[j]) return a[i] < b[j];
+        ++i;
+        ++j;
+    }
+    if ((a.size() - i) != (b.size() - j)) return a.size() - i < b.size() - j;
+    return a < b;
+}
+
 std::string RegexEscape(const std::string& text) {
     static const std::regex special(R"([.^$|()\[\]{}*+?\\])");
     return std::regex_replace(text, special, R"(\$&)");
@@ -164,6 +197,10 @@ Layout GgufLayout(DType type) {
 QuantizingRewriter::QuantizingRewriter(const model::Model& model, const QuantizeRequest& request, ThreadPool& pool)
     : model_(model), request_(request), pool_(pool) {}
 
+QuantizingRewriter::~QuantizingRewriter() {
+    if (ahead_) ahead_->packed.wait();
+}
+
 QuantizingRewriter::Decision QuantizingRewriter::Decide(const io::TensorInfo& info, bool gguf) const {
     Decision d;
     const std::optional<model::RoleMatch> match =
@@ -190,7 +227,7 @@ QuantizingRewriter::Decision QuantizingRewriter::Decide(const io::TensorInfo& in
                             std::string(DTypeName(chosen)) + "'s block of 32";
             return d;
         }
-        d.target = Target{GgufLayout(chosen), GgufMethod(chosen), d.rows, d.cols};
+        d.target = Target{GgufLayout(chosen), GgufMethod(chosen), d.rows, d.cols, conv1d};
         return d;
     }
     if (!match->role->is_linear()) return d;
@@ -202,7 +239,7 @@ QuantizingRewriter::Decision QuantizingRewriter::Decide(const io::TensorInfo& in
         d.kept_reason = fits.message();
         return d;
     }
-    d.target = Target{*layout, o.method, d.rows, d.cols};
+    d.target = Target{*layout, o.method, d.rows, d.cols, conv1d};
     return d;
 }
 
@@ -224,6 +261,34 @@ bool QuantizingRewriter::Quantizes(const std::string& name) const {
 }
 
 Result<std::optional<std::vector<io::TensorInfo>>> QuantizingRewriter::Plan(const io::TensorInfo& info, bool gguf) {
+    Result<std::optional<std::vector<io::TensorInfo>>> planned = PlanTensor(info, gguf);
+    if (planned.ok() && planned->has_value() && targets_.count(info.name) != 0) {
+        OrderedLayer p;
+        p.canonical = info;
+        const std::optional<model::RoleMatch> match =
+            model::MatchName(*model_.spec, info.name, model::Naming::kHuggingFace);
+        if (gguf && match) {
+            p.layer = match->layer;
+            p.role = static_cast<size_t>(match->role - model_.spec->roles.data());
+            p.key = model::RoleName(*match->role, model::Naming::kGguf, match->layer);
+        } else {
+            for (const io::TensorInfo& out : **planned) {
+                if (p.key.empty() || NaturalLess(out.name, p.key)) p.key = out.name;
+            }
+        }
+        write_order_.push_back(std::move(p));
+        write_order_sorted_ = false;
+        gguf_ = gguf;
+    }
+    // Every layer is planned once the source's last 2-D tensor is (WriteGguf plans 2-D tensors
+    // only; what WriteHfFolder plans after it is 1-D and never quantized): start making the first
+    // layer while the writer writes what comes before it (the embeddings, in both writers' orders).
+    if (planned.ok() && info.name == LastMatrixName() && !ahead_) StartAfter("");
+    return planned;
+}
+
+Result<std::optional<std::vector<io::TensorInfo>>> QuantizingRewriter::PlanTensor(const io::TensorInfo& info,
+                                                                                   bool gguf) {
     using Planned = std::optional<std::vector<io::TensorInfo>>;
     if (pipeline_ != nullptr && pipeline_->Changes(info.name)) {
         io::TensorInfo t = info;  // same name and shape, in the folder's float type
@@ -292,14 +357,32 @@ Result<const Quantizer*> QuantizingRewriter::QuantizerFor(Method method) {
     return it->second.get();
 }
 
-Result<std::vector<float>> QuantizingRewriter::ReadWeights(const io::TensorInfo& info, int64_t rows,
-                                                           int64_t cols) const {
+Result<const BlockwiseRecipe*> QuantizingRewriter::RecipeFor(Method method) {
+    auto it = recipes_.find(method);
+    if (it == recipes_.end()) {
+        QuantOptions options = request_.options;
+        options.method = method;
+        TP_ASSIGN_OR_RETURN(BlockwiseRecipe made, MakeBlockwiseRecipe(options));
+        it = recipes_.emplace(method, std::move(made)).first;
+    }
+    return &it->second;
+}
+
+Result<std::span<const float>> QuantizingRewriter::ReadWeights(const io::TensorInfo& info, const Target& target,
+                                                               std::vector<float>& scratch) {
+    const int64_t rows = target.rows;
+    const int64_t cols = target.cols;
     TP_ASSIGN_OR_RETURN(io::TensorData data, model_.tensors->Read(info));
     if (Traits(info.dtype).block_elems != 1) {
         return Status::Unsupported("tensor '" + info.name + "' is stored as " + std::string(DTypeName(info.dtype)) +
                                    ", which TenPak does not requantize");
     }
-    std::vector<float> stored(static_cast<size_t>(rows * cols));
+    // Buffers grow to the largest layer and are reused: no page faults or clearing per layer.
+    const size_t count_all = static_cast<size_t>(rows * cols);
+    const bool conv1d = target.conv1d;
+    std::vector<float>& stored_buffer = conv1d ? transpose_scratch_ : scratch;
+    if (stored_buffer.size() < count_all) stored_buffer.resize(count_all);
+    const std::span<float> stored(stored_buffer.data(), count_all);
     // The cast, on the pool: it is a full pass over the layer, as long as the quantization itself.
     const size_t in_row = static_cast<size_t>(info.shape[1]);
     const size_t elem = Traits(info.dtype).block_bytes;
@@ -315,13 +398,14 @@ Result<std::vector<float>> QuantizingRewriter::ReadWeights(const io::TensorInfo&
         },
         16);
     for (const Status& s : failures) TP_RETURN_IF_ERROR(s);
-    if (info.shape[0] == rows) return stored;
+    if (!conv1d) return std::span<const float>(stored);
     // Conv1D [in, out] -> [out, in].
-    std::vector<float> weights(stored.size());
+    if (scratch.size() < count_all) scratch.resize(count_all);
+    const std::span<float> weights(scratch.data(), count_all);
     model::Transpose2d({reinterpret_cast<const std::byte*>(stored.data()), stored.size() * sizeof(float)},
                        {reinterpret_cast<std::byte*>(weights.data()), weights.size() * sizeof(float)}, info.shape[0],
                        info.shape[1], sizeof(float));
-    return weights;
+    return std::span<const float>(weights);
 }
 
 Result<quantformat::QuantizedTensor> QuantizingRewriter::QuantizedOf(const io::TensorInfo& canonical,
@@ -335,12 +419,103 @@ Result<quantformat::QuantizedTensor> QuantizingRewriter::QuantizedOf(const io::T
         TP_RETURN_IF_ERROR(pipeline_->RunThrough(match->layer));
         return pipeline_->TakeQuantized(canonical.name);
     }
-    TP_ASSIGN_OR_RETURN(std::vector<float> weights, ReadWeights(canonical, t.rows, t.cols));
-    model_.tensors->Release(canonical);
-    TP_ASSIGN_OR_RETURN(const Quantizer* quantizer, QuantizerFor(t.method));
-    Result<QuantizedTensor> q = quantizer->Quantize(weights, t.rows, t.cols, pool_);
-    if (!q.ok()) return q.status().WithContext("tensor '" + canonical.name + "'");
-    return q;
+    return Status::Internal("tensor '" + canonical.name + "' is quantized without calibration");
+}
+
+Result<std::vector<PackedTensor>> QuantizingRewriter::MakeCalibrationFree(const io::TensorInfo& canonical,
+                                                                          const Target& t, const Quantizer& quantizer,
+                                                                          const BlockwiseRecipe& recipe) {
+    const bool conv1d = t.conv1d;
+    const bool castable =
+        canonical.dtype == DType::kF16 || canonical.dtype == DType::kBF16 || canonical.dtype == DType::kF32;
+    Result<QuantizedTensor> q = [&]() -> Result<QuantizedTensor> {
+        if (!conv1d && castable) {
+            // [out, in] as stored: cast group by group as they are quantized, no F32 copy.
+            TP_ASSIGN_OR_RETURN(io::TensorData data, model_.tensors->Read(canonical));
+            Result<QuantizedTensor> made =
+                recipe.QuantizeStored(canonical.dtype, data.bytes(), t.rows, t.cols, pool_, &codes_scratch_);
+            data = io::TensorData();
+            model_.tensors->Release(canonical);
+            if (!made.ok()) return made.status().WithContext("tensor '" + canonical.name + "'");
+            return made;
+        }
+        TP_ASSIGN_OR_RETURN(const std::span<const float> weights,
+                            ReadWeights(canonical, t, weights_scratch_));
+        model_.tensors->Release(canonical);
+        Result<QuantizedTensor> made = quantizer.Quantize(weights, t.rows, t.cols, pool_);
+        if (!made.ok()) return made.status().WithContext("tensor '" + canonical.name + "'");
+        return made;
+    }();
+    if (!q.ok()) return q.status();
+    Result<std::vector<PackedTensor>> packed = quantformat::Pack(t.layout, *q);
+    codes_scratch_ = std::move(q->codes);  // packed: the next layer's codes go there
+    if (!packed.ok()) return packed.status().WithContext("tensor '" + canonical.name + "'");
+    return packed;
+}
+
+const std::string& QuantizingRewriter::LastMatrixName() {
+    if (!last_matrix_) {
+        last_matrix_.emplace();
+        for (const io::TensorInfo& t : model_.tensors->tensors()) {
+            if (t.shape.size() == 2) *last_matrix_ = t.name;
+        }
+    }
+    return *last_matrix_;
+}
+
+bool QuantizingRewriter::LookaheadEnabled() const {
+    return pipeline_ == nullptr;
+}
+
+void QuantizingRewriter::SortWriteOrder() {
+    if (write_order_sorted_) return;
+    if (gguf_) {
+        std::stable_sort(write_order_.begin(), write_order_.end(), [](const OrderedLayer& a, const OrderedLayer& b) {
+            return std::tie(a.layer, a.role, a.key) < std::tie(b.layer, b.role, b.key);
+        });
+    } else {
+        std::stable_sort(write_order_.begin(), write_order_.end(),
+                         [](const OrderedLayer& a, const OrderedLayer& b) { return NaturalLess(a.key, b.key); });
+    }
+    write_order_sorted_ = true;
+}
+
+void QuantizingRewriter::StartAfter(const std::string& name) {
+    if (!LookaheadEnabled() || ahead_) return;
+    SortWriteOrder();
+    size_t next = 0;
+    if (!name.empty()) {
+        const auto it = std::find_if(write_order_.begin(), write_order_.end(),
+                                     [&name](const OrderedLayer& p) { return p.canonical.name == name; });
+        if (it == write_order_.end()) return;
+        next = static_cast<size_t>(it - write_order_.begin()) + 1;
+    }
+    if (next >= write_order_.size()) return;
+    const io::TensorInfo& canonical = write_order_[next].canonical;
+    const auto target = targets_.find(canonical.name);
+    if (target == targets_.end() || IsCalibrated(target->second.method)) return;
+    // A quantizer that cannot be made is reported when the writer asks for the layer.
+    Result<const Quantizer*> quantizer = QuantizerFor(target->second.method);
+    if (!quantizer.ok()) return;
+    Result<const BlockwiseRecipe*> recipe = RecipeFor(target->second.method);
+    if (!recipe.ok()) return;
+    std::future<Result<std::vector<PackedTensor>>> packed;
+    try {
+        packed = std::async(std::launch::async,
+                            [this, canonical, t = target->second, q = *quantizer, r = *recipe]() {
+                                return MakeCalibrationFree(canonical, t, *q, *r);
+                            });
+    } catch (const std::system_error&) {
+        return;  // no thread to be had: the layer is made when asked
+    }
+    ahead_ = Ahead{canonical.name, std::move(packed)};
+}
+
+void QuantizingRewriter::DropAhead() {
+    if (!ahead_) return;
+    ahead_->packed.wait();
+    ahead_.reset();
+    ++lookahead_misses_;
 }
 
 Result<io::TensorData> QuantizingRewriter::ProduceChanged(const io::TensorInfo& canonical, const io::TensorInfo& out) {
@@ -364,10 +539,28 @@ Result<io::TensorData> QuantizingRewriter::Produce(const io::TensorInfo& canonic
         const auto target = targets_.find(canonical.name);
         if (target == targets_.end()) return Status::Internal("tensor '" + canonical.name + "' was not planned");
         const Target& t = target->second;
-        TP_ASSIGN_OR_RETURN(QuantizedTensor q, QuantizedOf(canonical, t));
-        Result<std::vector<PackedTensor>> packed = quantformat::Pack(t.layout, q);
-        if (!packed.ok()) return packed.status().WithContext("tensor '" + canonical.name + "'");
-        cached_ = std::move(packed).value();
+        if (IsCalibrated(t.method)) {
+            TP_ASSIGN_OR_RETURN(QuantizedTensor q, QuantizedOf(canonical, t));
+            Result<std::vector<PackedTensor>> packed = quantformat::Pack(t.layout, q);
+            if (!packed.ok()) return packed.status().WithContext("tensor '" + canonical.name + "'");
+            cached_ = std::move(packed).value();
+        } else {
+            Result<std::vector<PackedTensor>> packed = Status::Internal("not made");
+            if (ahead_ && ahead_->name == canonical.name) {
+                packed = ahead_->packed.get();
+                ahead_.reset();
+                ++lookahead_hits_;
+            } else {
+                DropAhead();
+                TP_ASSIGN_OR_RETURN(const Quantizer* quantizer, QuantizerFor(t.method));
+                TP_ASSIGN_OR_RETURN(const BlockwiseRecipe* recipe, RecipeFor(t.method));
+                packed = MakeCalibrationFree(canonical, t, *quantizer, *recipe);
+            }
+            if (!packed.ok()) return packed.status();
+            cached_ = std::move(packed).value();
+            // The next layer is made while the writer writes this one.
+            StartAfter(canonical.name);
+        }
         cached_name_ = canonical.name;
     }
     // GGUF: the one tensor. HF: the one whose suffix completes the output's name.

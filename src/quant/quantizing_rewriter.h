@@ -1,15 +1,24 @@
 // The TensorRewriter behind `tenpak quantize`: decides, per canonical tensor, whether it is
 // quantized and into which layout, and makes the layout's tensors from the F32 weights when the
 // writer asks for them. One layer's packed tensors are kept until the writer has taken them all.
+//
+// Lookahead (calibration-free methods only): while the writer writes one layer's tensors, the next
+// layer in the writer's order is read, quantized and packed on a background thread (which drives
+// the pool). The first starts when planning ends, so it overlaps the float tensors written before
+// the first layer. At most two layers are in memory: the one being written and the one being made.
+// The calibrated methods (a CalibrationPipeline is set) make every layer when asked, in order.
 #pragma once
 
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "quant/blockwise.h"
 #include "quant/calibration.h"
 #include "tenpak/core/thread_pool.h"
 #include "tenpak/model/model.h"
@@ -28,11 +37,16 @@ struct Target {
     Method method;
     int64_t rows = 0;  // the [out, in] shape quantized (Conv1D weights are stored [in, out])
     int64_t cols = 0;
+    bool conv1d = false;  // stored [in, out]: transposed before quantizing (even when square)
 };
 
 class QuantizingRewriter : public model::TensorRewriter {
 public:
     QuantizingRewriter(const model::Model& model, const QuantizeRequest& request, ThreadPool& pool);
+    // Waits for a layer still being made in the background.
+    ~QuantizingRewriter() override;
+    QuantizingRewriter(const QuantizingRewriter&) = delete;
+    QuantizingRewriter& operator=(const QuantizingRewriter&) = delete;
 
     Result<std::optional<std::vector<io::TensorInfo>>> Plan(const io::TensorInfo& info, bool gguf) override;
     Result<io::TensorData> Produce(const io::TensorInfo& canonical, const io::TensorInfo& out) override;
@@ -50,6 +64,10 @@ public:
 
     int64_t quantized_layers() const { return quantized_layers_; }
     const std::vector<KeptLayer>& kept() const { return kept_; }
+    // Layers made in the background and taken by the writer, and ones made in the background but
+    // not the one the writer asked for next (work thrown away; a wrong guess of the writer's order).
+    int64_t lookahead_hits() const { return lookahead_hits_; }
+    int64_t lookahead_misses() const { return lookahead_misses_; }
 
 private:
     // What happens to a canonical tensor: quantized to a target; written as usual (neither set); or
@@ -61,12 +79,31 @@ private:
         int64_t cols = 0;
     };
     Decision Decide(const io::TensorInfo& info, bool gguf) const;
+    // Plan's work; Plan adds the layer to the write order and starts the lookahead.
+    Result<std::optional<std::vector<io::TensorInfo>>> PlanTensor(const io::TensorInfo& info, bool gguf);
     Result<const Quantizer*> QuantizerFor(Method method);
-    // F32 [out, in] weights of a canonical tensor.
-    Result<std::vector<float>> ReadWeights(const io::TensorInfo& info, int64_t rows, int64_t cols) const;
+    // F32 [out, in] weights of a canonical tensor, in `scratch` (reused from layer to layer).
+    Result<std::span<const float>> ReadWeights(const io::TensorInfo& info, const Target& target,
+                                               std::vector<float>& scratch);
     nlohmann::json QuantizationConfigJson() const;
-    // The quantized form of a planned tensor: from the calibration pipeline, or quantized here.
+    // The quantized form of a planned tensor of a calibrated method, from the calibration pipeline.
     Result<quantformat::QuantizedTensor> QuantizedOf(const io::TensorInfo& canonical, const Target& target);
+    // A calibration-free layer read, quantized and packed. Touches no member but the scratch
+    // buffers (weights, codes), so it may run on the lookahead thread (one at a time).
+    // Weights stored [out, in] in F16, BF16 or F32 are quantized by `recipe` as they are cast, group
+    // by group (no F32 copy of the layer); others (Conv1D's [in, out]) are cast, then quantized by
+    // `quantizer`. Both give the same tensors.
+    Result<std::vector<quantformat::PackedTensor>> MakeCalibrationFree(const io::TensorInfo& canonical,
+                                                                      const Target& target, const Quantizer& quantizer,
+                                                                      const BlockwiseRecipe& recipe);
+    Result<const BlockwiseRecipe*> RecipeFor(Method method);
+    // Lookahead: the planned layers in the writer's order; starting the layer after `name` (or
+    // the first when `name` is empty); waiting for and dropping a layer made in vain.
+    bool LookaheadEnabled() const;
+    const std::string& LastMatrixName();
+    void SortWriteOrder();
+    void StartAfter(const std::string& name);
+    void DropAhead();
     // A float tensor the calibration changed (AWQ's folded norms), in the dtype planned.
     Result<io::TensorData> ProduceChanged(const io::TensorInfo& canonical, const io::TensorInfo& out);
 
@@ -74,6 +111,7 @@ private:
     QuantizeRequest request_;
     ThreadPool& pool_;
     std::map<Method, std::unique_ptr<Quantizer>> quantizers_;
+    std::map<Method, BlockwiseRecipe> recipes_;
     CalibrationPipeline* pipeline_ = nullptr;
     std::map<std::string, Target> targets_;  // canonical name -> what Plan decided
     // The packed tensors' (suffix, dtype, shape, size) per (layout, method, rows, cols): they depend on
@@ -84,6 +122,31 @@ private:
     // The layer being written: its canonical name and packed tensors.
     std::string cached_name_;
     std::vector<quantformat::PackedTensor> cached_;
+
+    // A planned layer and where the writer puts it: GGUF by (layer, role, GGUF name), as
+    // WriteGguf sorts; HF folders by the natural order of the output names, as WriteHfFolder does
+    // (a layer comes where its first output does).
+    struct OrderedLayer {
+        io::TensorInfo canonical;
+        int layer = -1;
+        size_t role = 0;
+        std::string key;
+    };
+    bool gguf_ = false;
+    std::optional<std::string> last_matrix_;  // the name of the source's last 2-D tensor
+    std::vector<OrderedLayer> write_order_;
+    bool write_order_sorted_ = false;
+    // The layer being made in the background.
+    struct Ahead {
+        std::string name;
+        std::future<Result<std::vector<quantformat::PackedTensor>>> packed;
+    };
+    std::optional<Ahead> ahead_;
+    std::vector<float> weights_scratch_;    // F32 weights of the layer being made
+    std::vector<float> transpose_scratch_;  // Conv1D: the weights as stored, before the transpose
+    std::vector<uint8_t> codes_scratch_;    // the last layer's codes, packed: the next one's buffer
+    int64_t lookahead_hits_ = 0;
+    int64_t lookahead_misses_ = 0;
 };
 
 // The Layout of an HF output format for a method (gptq/awq/bnb), or an error naming the choices.

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -33,6 +34,15 @@ void UnpackBitString(std::span<const uint32_t> words, int bits, std::span<uint8_
 // REQUIRES codes.size() == rows * width, (width * bits) % 32 == 0, width % order.size() == 0.
 std::vector<uint32_t> PackRows(std::span<const uint8_t> codes, int64_t rows, int64_t width, int bits,
                                std::span<const int> order = {});
+
+// PackRows followed by Transpose, written straight into little-endian I32 bytes: word (w, r) of
+// the (width * bits / 32) x rows result packs codes [w * 32 / bits, (w + 1) * 32 / bits) of row r
+// (GPTQ's qweight, from TenPak's [N, K] codes). One pass in tiles of 16 rows, with no
+// intermediate matrices; for 1, 2, 4 and 8 bits. 3 bits go through PackRows.
+// REQUIRES codes.size() == rows * width, (width * bits) % 32 == 0, 32 % bits == 0,
+// out.size() == rows * width * bits / 8.
+void PackRowsTransposedLE(std::span<const uint8_t> codes, int64_t rows, int64_t width, int bits,
+                          std::span<std::byte> out);
 
 // The inverse of PackRows with the same `order`.
 std::vector<uint8_t> UnpackRows(std::span<const uint32_t> words, int64_t rows, int64_t width, int bits,

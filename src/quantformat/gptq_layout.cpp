@@ -75,8 +75,15 @@ Result<std::vector<PackedTensor>> GptqPack(Layout layout, const QuantizedTensor&
     // Row n of TenPak's codes is column n of W^T: its K codes become K * bits / 32 words of that
     // column, so pack the rows and transpose the words.
     const int64_t column_words = k * q.bits / 32;
-    const std::vector<uint32_t> by_output = PackRows(q.codes, n, k, q.bits);
-    const std::vector<uint32_t> qweight = Transpose<uint32_t>(by_output, n, column_words);
+    PackedTensor qweight_tensor;
+    if (32 % q.bits == 0) {
+        // 2, 4, 8 bits: packed and transposed in one pass, straight into the tensor's bytes.
+        qweight_tensor = NewTensor(kQweight, DType::kI32, {column_words, n});
+        PackRowsTransposedLE(q.codes, n, k, q.bits, qweight_tensor.bytes);
+    } else {
+        const std::vector<uint32_t> by_output = PackRows(q.codes, n, k, q.bits);
+        qweight_tensor = WordsTensor(kQweight, {column_words, n}, Transpose<uint32_t>(by_output, n, column_words));
+    }
     const std::vector<uint32_t> qzeros = PackRows(zero_fields, groups, n, q.bits);
 
     std::vector<uint32_t> g_idx(static_cast<size_t>(k));
@@ -87,7 +94,7 @@ Result<std::vector<PackedTensor>> GptqPack(Layout layout, const QuantizedTensor&
     }
 
     std::vector<PackedTensor> out;
-    out.push_back(WordsTensor(kQweight, {column_words, n}, qweight));
+    out.push_back(std::move(qweight_tensor));
     out.push_back(WordsTensor(kQzeros, {groups, n * q.bits / 32}, qzeros));
     out.push_back(GroupMajorF16(kScales, q));
     out.push_back(WordsTensor(kGIdx, {k}, g_idx));

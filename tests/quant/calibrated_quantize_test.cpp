@@ -243,25 +243,9 @@ TEST(CalibratedQuantizeTest, Gpt2RunsThroughGptqAndAwqRefusesIt) {
     auto gptq = QuantizeModel(m, Calibrated(Method::kGptq, 8, 2, 16), dir.File("gptq"));
     ASSERT_TRUE(gptq.ok()) << gptq.status().ToString();
     EXPECT_EQ(gptq->quantized_layers, 8);  // c_attn, attn.c_proj, c_fc, mlp.c_proj of 2 blocks
-    const std::vector<int32_t> tokens = {1, 2, 3, 4, 5, 6, 7, 8};
-    const auto logits_of = [&](const std::string& model_path) {
-        testing::LoadedModel l = testing::LoadForInference(model_path, 16);
-        std::vector<float> logits;
-        const Status s = l.engine->Forward(tokens, 0, logits);
-        if (!s.ok()) throw std::runtime_error(s.ToString());
-        return logits;
-    };
-    const std::vector<float> quantized = logits_of(dir.File("gptq"));
-    const std::vector<float> original = logits_of(path);
-    ASSERT_EQ(quantized.size(), original.size());
-    double diff = 0.0;
-    double norm = 0.0;
-    for (size_t i = 0; i < original.size(); ++i) {
-        diff += (quantized[i] - original[i]) * (quantized[i] - original[i]);
-        norm += original[i] * original[i];
-    }
-    std::printf("[ gpt2 gptq 8-bit ] relative logit error %.5f\n", std::sqrt(diff / norm));
-    EXPECT_LT(std::sqrt(diff / norm), 0.05);  // measured 0.014; 4 bits give 0.28
+    const double error = testing::RelativeLogitError(dir.File("gptq"), path, {1, 2, 3, 4, 5, 6, 7, 8});
+    std::printf("[ gpt2 gptq 8-bit ] relative logit error %.5f\n", error);
+    EXPECT_LT(error, 0.05);  // measured 0.014; 4 bits give 0.28
 }
 
 // ---- Quality (Release only): calibration pays on the bundled model ------------------------------

@@ -10,9 +10,15 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <limits>
 #include <map>
+#include <sstream>
 
 #include "engine_fixture.h"
+#include "model_factory.h"
+#include "quant/quantizing_rewriter.h"
+#include "tenpak/core/cast.h"
 #include "tenpak/io/gguf.h"
 #include "tenpak/model/model_writer.h"
 #include "test_util.h"
@@ -230,6 +236,29 @@ TEST(QuantizeModelTest, AFormatThatHoldsNoLayerIsRefused) {
     EXPECT_FALSE(fs::exists(dir.File("out")));
 }
 
+// GPT-2's Conv1D weights are stored [in, out] and quantized as [out, in], the square attn.c_proj
+// included (whose shape alone does not tell): at 8 bits every layout's logits stay near the float
+// model's, which an untransposed layer would scramble.
+TEST(QuantizeModelTest, Gpt2Conv1DWeightsAreTransposedEvenWhenSquare) {
+    testing::TempDir dir;
+    testing::TinyGpt2 spec;
+    spec.hidden = 64;  // attn.c_proj is 64 x 64
+    spec.context = 16;
+    spec.vocab = 512;  // the bundled tokenizer's, copied in (the engine fixture loads one)
+    const std::string path = dir.File("gpt2");
+    testing::WriteTinyGpt2(path, spec);
+    fs::copy_file(BundledModel() + "/tokenizer.json", path + "/tokenizer.json");
+    auto m = model::OpenModel(path);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    for (const auto& [name, request] : std::vector<std::pair<std::string, QuantizeRequest>>{
+             {"rtn8", Rtn(OutputFormat::kGptq, 8, 32, true)}, {"int8", Preset("bnb_int8")}}) {
+        ASSERT_TRUE(QuantizeModel(*m, request, dir.File(name)).ok()) << name;
+        const double error = testing::RelativeLogitError(dir.File(name), path, {1, 2, 3, 4, 5, 6, 7, 8});
+        std::printf("[ gpt2 %s ] relative logit error %.5f\n", name.c_str(), error);
+        EXPECT_LT(error, 0.05) << name;
+    }
+}
+
 TEST(QuantizeModelTest, AlreadyQuantizedInputIsRefused) {
     testing::TempDir dir;
     ASSERT_TRUE(QuantizeModel(Bundled(), Preset("bnb_int8"), dir.File("int8")).ok());
@@ -245,6 +274,144 @@ TEST(QuantizeModelTest, AlreadyQuantizedInputIsRefused) {
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.status().message().find("is Q4_0"), std::string::npos) << r.status().message();
     EXPECT_FALSE(fs::exists(dir.File("again.gguf")));
+}
+
+// --- The lookahead (quantizing_rewriter.h): the next layer is made on a background thread while
+// the writer writes the current one. It must guess the writers' order right, and change nothing
+// in the output or in the errors.
+
+// Writes the bundled model as F16 (as most checkpoints are), optionally with a NaN at (row 2,
+// column 5) of one tensor.
+class F16CopyWithNaN : public model::TensorRewriter {
+public:
+    explicit F16CopyWithNaN(std::string nan_tensor) : nan_tensor_(std::move(nan_tensor)) {}
+    Result<std::optional<std::vector<io::TensorInfo>>> Plan(const io::TensorInfo& info, bool) override {
+        if (info.name != nan_tensor_) return std::optional<std::vector<io::TensorInfo>>();
+        io::TensorInfo out = info;
+        out.dtype = DType::kF16;
+        out.nbytes = static_cast<uint64_t>(info.NumElements()) * 2;
+        return std::optional<std::vector<io::TensorInfo>>(std::vector<io::TensorInfo>{out});
+    }
+    Result<io::TensorData> Produce(const io::TensorInfo& canonical, const io::TensorInfo& out) override {
+        TP_ASSIGN_OR_RETURN(io::TensorData data, Bundled().tensors->Read(canonical));
+        const size_t count = static_cast<size_t>(canonical.NumElements());
+        std::vector<float> values(count);
+        TP_RETURN_IF_ERROR(CastTensor(canonical.dtype, data.bytes(), DType::kF32,
+                                      {reinterpret_cast<std::byte*>(values.data()), count * sizeof(float)}, count));
+        values[static_cast<size_t>(2 * canonical.shape[1] + 5)] = std::numeric_limits<float>::quiet_NaN();
+        std::vector<std::byte> bytes(out.nbytes);
+        TP_RETURN_IF_ERROR(CastTensor(DType::kF32,
+                                      {reinterpret_cast<const std::byte*>(values.data()), count * sizeof(float)},
+                                      DType::kF16, bytes, count));
+        return io::TensorData::Own(std::move(bytes));
+    }
+
+private:
+    std::string nan_tensor_;
+};
+
+model::Model F16Bundled(const std::string& dir, const std::string& nan_tensor = "") {
+    F16CopyWithNaN rewriter(nan_tensor);
+    model::WriteOptions options;
+    options.dtype = DType::kF16;
+    options.progress = false;
+    options.rewriter = &rewriter;
+    auto written = model::WriteHfFolder(Bundled(), dir, options);
+    if (!written.ok()) throw std::runtime_error(written.status().ToString());
+    auto opened = model::OpenModel(dir);
+    if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
+    return std::move(opened).value();
+}
+
+std::map<std::string, std::string> FileContents(const std::string& path) {
+    std::map<std::string, std::string> files;
+    const auto read = [](const fs::path& p) {
+        std::ifstream in(p, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        return text.str();
+    };
+    if (fs::is_directory(path)) {
+        for (const auto& entry : fs::directory_iterator(path)) files[entry.path().filename().string()] = read(entry.path());
+    } else {
+        files[fs::path(path).filename().string()] = read(path);
+    }
+    return files;
+}
+
+TEST(QuantizeLookaheadTest, GuessesTheWritersOrder) {
+    testing::TempDir dir;
+    const model::Model f16 = F16Bundled(dir.File("f16"));
+    for (const auto& [name, request] : {std::pair{"bnb_nf4", Preset("bnb_nf4")},
+                                        std::pair{"rtn_gptq", Rtn(OutputFormat::kGptq, 4, 32, true)},
+                                        std::pair{"gguf_q4_0", Gguf(DType::kQ4_0)}}) {
+        SCOPED_TRACE(name);
+        ThreadPool pool(2);
+        internal::QuantizingRewriter rewriter(f16, request, pool);
+        model::WriteOptions options;
+        options.dtype = DType::kF16;
+        options.progress = false;
+        options.rewriter = &rewriter;
+        const bool gguf = request.format == OutputFormat::kGguf;
+        const std::string out = dir.File(std::string(name) + (gguf ? ".gguf" : ""));
+        auto written = gguf ? model::WriteGguf(f16, out, options) : model::WriteHfFolder(f16, out, options);
+        ASSERT_TRUE(written.ok()) << written.status().ToString();
+        EXPECT_GT(rewriter.quantized_layers(), 0);
+        EXPECT_EQ(rewriter.lookahead_hits(), rewriter.quantized_layers());
+        EXPECT_EQ(rewriter.lookahead_misses(), 0);
+    }
+}
+
+TEST(QuantizeLookaheadTest, OutputDoesNotDependOnTheThreadCount) {
+    testing::TempDir dir;
+    const model::Model f16 = F16Bundled(dir.File("f16"));
+    for (const model::Model* source : {&Bundled(), &f16}) {  // F32 (read in place) and F16 (cast per group)
+        for (auto [name, request] : {std::pair{"bnb_nf4", Preset("bnb_nf4")}, std::pair{"bnb_int8", Preset("bnb_int8")},
+                                     std::pair{"rtn_gptq", Rtn(OutputFormat::kGptq, 4, 32, false)},
+                                     std::pair{"gguf_q4_1", Gguf(DType::kQ4_1)}}) {
+            SCOPED_TRACE(std::string(name) + (source == &f16 ? " from F16" : " from F32"));
+            const std::string suffix = request.format == OutputFormat::kGguf ? ".gguf" : "";
+            std::map<std::string, std::string> first;
+            for (int threads : {1, 2, 3}) {
+                request.threads = threads;
+                // The same file name each time: a GGUF records its name in general.name.
+                const std::string folder = dir.File(std::string(name) + std::to_string(threads));
+                fs::create_directories(folder);
+                const std::string out = (fs::path(folder) / ("out" + suffix)).string();
+                auto report = QuantizeModel(*source, request, out);
+                ASSERT_TRUE(report.ok()) << report.status().ToString();
+                const std::map<std::string, std::string> files = FileContents(out);
+                if (threads == 1) {
+                    first = files;
+                } else {
+                    EXPECT_TRUE(files == first) << "threads " << threads;
+                }
+                fs::remove_all(folder);
+            }
+        }
+    }
+}
+
+TEST(QuantizeLookaheadTest, ANaNInALayerMadeAheadIsNamedAndNothingIsLeft) {
+    // Layer 3's q_proj is made in the background while the writer writes layer 2's last tensors.
+    testing::TempDir dir;
+    const std::string bad = "model.layers.3.self_attn.q_proj.weight";
+    const model::Model f16 = F16Bundled(dir.File("f16"), bad);
+    for (auto [name, request] : {std::pair{"bnb_nf4", Preset("bnb_nf4")}, std::pair{"bnb_int8", Preset("bnb_int8")},
+                                 std::pair{"rtn_gptq", Rtn(OutputFormat::kGptq, 4, 32, true)},
+                                 std::pair{"gguf_q8_0", Gguf(DType::kQ8_0)}}) {
+        SCOPED_TRACE(name);
+        request.threads = 2;
+        const std::string out = dir.File(std::string(name) + (request.format == OutputFormat::kGguf ? ".gguf" : ""));
+        auto report = QuantizeModel(f16, request, out);
+        ASSERT_FALSE(report.ok());
+        EXPECT_EQ(report.status().code(), StatusCode::kInvalidArgument);
+        EXPECT_NE(report.status().message().find("tensor '" + bad + "'"), std::string::npos)
+            << report.status().message();
+        EXPECT_NE(report.status().message().find("NaN at row 2, column 5"), std::string::npos)
+            << report.status().message();
+        EXPECT_FALSE(fs::exists(out));
+    }
 }
 
 // TenPak's GGUF output for the bundled model against llama.cpp's files made from the same weights

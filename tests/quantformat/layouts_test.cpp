@@ -132,6 +132,31 @@ TEST(BitPackingTest, RowsWithOrder) {
     EXPECT_EQ(internal::PackRows(two_bit, 2, 16, 2), (std::vector<uint32_t>{0xFFFFFFFF, 0xFFFFFFFF}));
 }
 
+TEST(BitPackingTest, RowsTransposedMatchPackRowsThenTranspose) {
+    // GPTQ's qweight path for 1, 2, 4 and 8 bits: packing and transposing in one pass must give the
+    // words of PackRows + Transpose, stored little-endian. Row counts off the 16-row tile, and codes
+    // with bits above the width (which both ignore).
+    std::mt19937 rng(9);
+    for (int bits : {1, 2, 4, 8}) {
+        for (int64_t rows : {1, 15, 16, 33}) {
+            for (int64_t width : {32, 96, 256}) {
+                std::vector<uint8_t> codes(static_cast<size_t>(rows * width));
+                for (uint8_t& c : codes) c = static_cast<uint8_t>(rng());
+                const std::vector<uint32_t> words = internal::Transpose<uint32_t>(
+                    internal::PackRows(codes, rows, width, bits), rows, width * bits / 32);
+                std::vector<std::byte> out(words.size() * 4, std::byte{0xAA});
+                internal::PackRowsTransposedLE(codes, rows, width, bits, out);
+                for (size_t i = 0; i < words.size(); ++i) {
+                    uint32_t stored = 0;
+                    for (size_t b = 0; b < 4; ++b) stored |= std::to_integer<uint32_t>(out[i * 4 + b]) << (8 * b);
+                    ASSERT_EQ(stored, words[i]) << "bits " << bits << ", rows " << rows << ", width " << width
+                                                << ", word " << i;
+                }
+            }
+        }
+    }
+}
+
 TEST(BitPackingTest, RandomRoundTripsEveryWidth) {
     std::mt19937 rng(6);
     for (int bits = 1; bits <= 8; ++bits) {
