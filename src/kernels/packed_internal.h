@@ -170,4 +170,85 @@ void PackedRowsOf(const PackedRows& m, size_t row_begin, size_t row_end, float* 
     for (size_t r = row_begin; r < row_end; ++r) y[r] = PackedRowDot(k, m, r);
 }
 
+// The walk of the AVX-512 table's wide 4-bit and 8-bit kernels (its 32-column 2- and 4-bit ones
+// use PackedRowsOf: x86/packed_avx512.cpp says why): K::kRows rows at a time. Each load of x' serves all of them
+// (x' is 8 times the bytes of 4-bit codes) and the rows give the fmas independent chains: in
+// cache that gained 10 % for 8-bit codes and nothing for 4-bit ones (bound by the lookups, shifts
+// and fmas). What it is for is the prefetch below, which fetches the next set of rows.
+// `K` decodes one block of kRows rows (any kRows from 1 to K::kRows):
+//   K::kBits; K::kBlockCols (32, or 128 for a wide decoder, which serves only groups that are whole
+//   wide blocks); K::kRows; K::Group (a row's scaled parameters); K::Acc (a row's partial sums)
+//   Group SetGroup(float scale, float offset); Acc Zero(); float Sum(const Acc&)
+//   template <size_t kRows> void Accumulate(const uint8_t* const* codes, size_t at, const float* xa,
+//                                           const Group* groups, Acc* acc)
+//     (row i's block starts at codes[i] + at).
+// Every row has its own partial sums, and the order of its additions depends only on cols and
+// group (not on kRows, the thread count or the alignment): the rows that do not fill a set of
+// kRows at the end of a range are decoded one at a time with the same result. `prefetch_next`:
+// the next kRows rows belong to the same range.
+//
+// Software prefetch: while the walk decodes a set of rows, it asks for the same columns of the
+// next set's rows (kRows * row_bytes ahead: 8 KiB for 4096 4-bit columns and 4 rows), one
+// prefetch per 64-byte line, into L2 (the "T1" hint). The hardware prefetchers alone did not keep
+// up with 4-bit decode: from DRAM the kernels reached only 0.6 - 0.75 of their in-cache speed
+// (ratio to a streaming read 0.5 - 0.6; with this, 0.7 - 0.85: docs/kernels.md). Into L1 (T0),
+// twice as far ahead, or 512 bytes further measured no better; 1 - 4 KiB ahead within one row had
+// not helped either.
+inline constexpr size_t kPrefetchLine = 64;
+inline constexpr int kPrefetchLocalityL2 = 2;  // __builtin_prefetch's locality 2: prefetcht1
+
+template <typename K, size_t kRows>
+void PackedRowSetDot(const K& k, const PackedRows& m, size_t r0, bool prefetch_next, float* y) {
+    constexpr size_t kBlock = K::kBlockCols;
+    constexpr size_t kBlockBytes = kBlock * K::kBits / 8;
+    const uint8_t* codes[kRows];
+    const float* scales[kRows];
+    const float* offsets[kRows];
+    typename K::Acc acc[kRows];
+    typename K::Group groups[kRows];
+    for (size_t i = 0; i < kRows; ++i) {
+        codes[i] = m.codes + (r0 + i) * m.row_bytes;
+        scales[i] = m.scales + (r0 + i) * m.groups;
+        offsets[i] = m.offsets != nullptr ? m.offsets + (r0 + i) * m.groups : nullptr;
+        acc[i] = k.Zero();
+    }
+    // Whole blocks of each group; a group that is the whole row may end in a partial block (then
+    // there is one group).
+    const size_t whole = m.group / kBlock;
+    for (size_t g = 0; g < m.groups; ++g) {
+        for (size_t i = 0; i < kRows; ++i) {
+            groups[i] = k.SetGroup(scales[i][g], offsets[i] != nullptr ? offsets[i][g] : 0.0f);
+        }
+        for (size_t b = g * whole; b < (g + 1) * whole; ++b) {
+            if (prefetch_next && (b * kBlockBytes) % kPrefetchLine == 0) {
+                for (size_t i = 0; i < kRows; ++i) {
+                    __builtin_prefetch(codes[i] + kRows * m.row_bytes + b * kBlockBytes, 0, kPrefetchLocalityL2);
+                }
+            }
+            k.template Accumulate<kRows>(codes, b * kBlockBytes, m.xa + b * kBlock, groups, acc);
+        }
+    }
+    const size_t tail_cols = m.group % kBlock;
+    if (tail_cols != 0) {
+        uint8_t tail[kRows][kBlockBytes] = {};
+        const uint8_t* tails[kRows];
+        for (size_t i = 0; i < kRows; ++i) {
+            std::memcpy(tail[i], codes[i] + whole * kBlockBytes, tail_cols * K::kBits / 8);
+            tails[i] = tail[i];
+        }
+        k.template Accumulate<kRows>(tails, 0, m.xa + whole * kBlock, groups, acc);
+    }
+    for (size_t i = 0; i < kRows; ++i) y[r0 + i] = k.Sum(acc[i]);
+}
+
+template <typename K>
+void PackedRowSetsOf(const PackedRows& m, size_t row_begin, size_t row_end, float* y) {
+    const K k(m.lut);
+    size_t r = row_begin;
+    for (; r + K::kRows <= row_end; r += K::kRows) {
+        PackedRowSetDot<K, K::kRows>(k, m, r, r + 2 * K::kRows <= row_end, y);
+    }
+    for (; r < row_end; ++r) PackedRowSetDot<K, 1>(k, m, r, false, y);
+}
+
 }  // namespace tenpak::kernels
