@@ -23,35 +23,6 @@ Result<DType> ParseFloatDType(std::string_view text) {
 
 namespace {
 
-// Name order in which digit runs compare as numbers: "h.2.x" < "h.10.x".
-bool NaturalLess(std::string_view a, std::string_view b) {
-    const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
-    size_t i = 0;
-    size_t j = 0;
-    while (i < a.size() && j < b.size()) {
-        if (is_digit(a[i]) && is_digit(b[j])) {
-            size_t ei = i;
-            size_t ej = j;
-            while (ei < a.size() && is_digit(a[ei])) ++ei;
-            while (ej < b.size() && is_digit(b[ej])) ++ej;
-            const std::string_view na = a.substr(i, ei - i);
-            const std::string_view nb = b.substr(j, ej - j);
-            // Equal-valued runs with different leading zeros fall through to the plain comparison.
-            const std::string_view ta = na.substr(std::min(na.find_first_not_of('0'), na.size()));
-            const std::string_view tb = nb.substr(std::min(nb.find_first_not_of('0'), nb.size()));
-            if (ta.size() != tb.size()) return ta.size() < tb.size();
-            if (ta != tb) return ta < tb;
-            i = ei;
-            j = ej;
-            continue;
-        }
-        if (a[i] != b[j]) return a[i] < b[j];
-        ++i;
-        ++j;
-    }
-    if ((a.size() - i) != (b.size() - j)) return a.size() - i < b.size() - j;
-    return a < b;
-}
 
 std::string TorchDTypeName(DType dtype) {
     switch (dtype) {
@@ -126,6 +97,35 @@ io::AuxFile GenerationConfig(const Model& model) {
 
 }  // namespace
 
+bool HfWriteOrderLess(std::string_view a, std::string_view b) {
+    const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+    size_t i = 0;
+    size_t j = 0;
+    while (i < a.size() && j < b.size()) {
+        if (is_digit(a[i]) && is_digit(b[j])) {
+            size_t ei = i;
+            size_t ej = j;
+            while (ei < a.size() && is_digit(a[ei])) ++ei;
+            while (ej < b.size() && is_digit(b[ej])) ++ej;
+            const std::string_view na = a.substr(i, ei - i);
+            const std::string_view nb = b.substr(j, ej - j);
+            // Equal-valued runs with different leading zeros fall through to the plain comparison.
+            const std::string_view ta = na.substr(std::min(na.find_first_not_of('0'), na.size()));
+            const std::string_view tb = nb.substr(std::min(nb.find_first_not_of('0'), nb.size()));
+            if (ta.size() != tb.size()) return ta.size() < tb.size();
+            if (ta != tb) return ta < tb;
+            i = ei;
+            j = ej;
+            continue;
+        }
+        if (a[i] != b[j]) return a[i] < b[j];
+        ++i;
+        ++j;
+    }
+    if ((a.size() - i) != (b.size() - j)) return a.size() - i < b.size() - j;
+    return a < b;
+}
+
 Result<WriteReport> WriteHfFolder(const Model& model, const std::string& out_dir, const WriteOptions& options) {
     WriteReport report;
     std::vector<internal::ExportTensor> tensors;
@@ -168,7 +168,7 @@ Result<WriteReport> WriteHfFolder(const Model& model, const std::string& out_dir
     // Layer by layer ("layers.2" before "layers.10"), as transformers' state dicts are ordered: the
     // calibrated quantizers produce blocks in that order, one at a time.
     std::sort(tensors.begin(), tensors.end(), [](const internal::ExportTensor& a, const internal::ExportTensor& b) {
-        return NaturalLess(a.out.name, b.out.name);
+        return HfWriteOrderLess(a.out.name, b.out.name);
     });
 
     TP_ASSIGN_OR_RETURN(io::AtomicDirectory dir, io::AtomicDirectory::Create(out_dir, options.overwrite));

@@ -87,37 +87,6 @@ QuantizedTensor Placeholder(int64_t rows, int64_t cols, Method method, const Qua
     return q;
 }
 
-// WriteHfFolder's order of tensor names (src/model/hf_writer.cpp): digit runs compare as numbers,
-// "h.2.x" < "h.10.x". Only the lookahead uses it, to guess which layer the writer wants next; a
-// wrong guess costs time, never bytes.
-bool NaturalLess(std::string_view a, std::string_view b) {
-    const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
-    size_t i = 0;
-    size_t j = 0;
-    while (i < a.size() && j < b.size()) {
-        if (is_digit(a[i]) && is_digit(b[j])) {
-            size_t ei = i;
-            size_t ej = j;
-            while (ei < a.size() && is_digit(a[ei])) ++ei;
-            while (ej < b.size() && is_digit(b[ej])) ++ej;
-            const std::string_view na = a.substr(i, ei - i);
-            const std::string_view nb = b.substr(j, ej - j);
-            const std::string_view ta = na.substr(std::min(na.find_first_not_of('0'), na.size()));
-            const std::string_view tb = nb.substr(std::min(nb.find_first_not_of('0'), nb.size()));
-            if (ta.size() != tb.size()) return ta.size() < tb.size();
-            if (ta != tb) return ta < tb;
-            i = ei;
-            j = ej;
-            continue;
-        }
-        if (a[i] != b[j]) return a[i] < b[j];
-        ++i;
-        ++j;
-    }
-    if ((a.size() - i) != (b.size() - j)) return a.size() - i < b.size() - j;
-    return a < b;
-}
-
 std::string RegexEscape(const std::string& text) {
     static const std::regex special(R"([.^$|()\[\]{}*+?\\])");
     return std::regex_replace(text, special, R"(\$&)");
@@ -273,7 +242,7 @@ Result<std::optional<std::vector<io::TensorInfo>>> QuantizingRewriter::Plan(cons
             p.key = model::RoleName(*match->role, model::Naming::kGguf, match->layer);
         } else {
             for (const io::TensorInfo& out : **planned) {
-                if (p.key.empty() || NaturalLess(out.name, p.key)) p.key = out.name;
+                if (p.key.empty() || model::HfWriteOrderLess(out.name, p.key)) p.key = out.name;
             }
         }
         write_order_.push_back(std::move(p));
@@ -474,8 +443,9 @@ void QuantizingRewriter::SortWriteOrder() {
             return std::tie(a.layer, a.role, a.key) < std::tie(b.layer, b.role, b.key);
         });
     } else {
-        std::stable_sort(write_order_.begin(), write_order_.end(),
-                         [](const OrderedLayer& a, const OrderedLayer& b) { return NaturalLess(a.key, b.key); });
+        std::stable_sort(write_order_.begin(), write_order_.end(), [](const OrderedLayer& a, const OrderedLayer& b) {
+            return model::HfWriteOrderLess(a.key, b.key);
+        });
     }
     write_order_sorted_ = true;
 }

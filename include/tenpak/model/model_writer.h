@@ -57,6 +57,10 @@ struct WriteReport {
 Result<WriteReport> WriteHfFolder(const Model& model, const std::string& out_dir, const WriteOptions& options);
 Result<WriteReport> WriteGguf(const Model& model, const std::string& out_path, const WriteOptions& options);
 
+// The order WriteHfFolder writes tensors in: names compared with digit runs as numbers ("h.2.x"
+// before "h.10.x"), i.e. layer by layer, as transformers' state dicts are ordered.
+bool HfWriteOrderLess(std::string_view a, std::string_view b);
+
 // Parses "f32", "f16", "bf16" (any case) for --dtype.
 Result<DType> ParseFloatDType(std::string_view text);
 
