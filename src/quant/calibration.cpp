@@ -176,8 +176,6 @@ Status CalibrationPipeline::Impl::RunAwq(int64_t layer) {
     const AwqOptions options = AwqOptionsFrom(request.options);
     std::vector<BlockLinear> linears = runner->Linears();
     std::vector<engine::BlockNorm> norms = runner->Norms();
-    std::map<std::string, BlockLinear*> by_name;
-    for (BlockLinear& l : linears) by_name[l.name] = &l;
     const auto linear = [&](const char* role) -> BlockLinear* {
         for (BlockLinear& l : linears) {
             if (l.name.ends_with(std::string(role) + ".weight")) return &l;
