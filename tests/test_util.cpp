@@ -85,4 +85,10 @@ CommandResult RunTenpak(const std::vector<std::string>& args) {
     return result;
 }
 
+std::string SampleText(const TempDir& dir, size_t bytes) {
+    const std::string path = dir.File("sample.txt");
+    WriteFile(path, ReadFile(SourcePath("models/text/tinystories_val.txt")).substr(0, bytes));
+    return path;
+}
+
 }  // namespace tenpak::testing

@@ -32,6 +32,9 @@ void WriteFile(const std::string& path, const std::string& bytes);
 // Names of the entries of a folder (not recursive), sorted.
 std::vector<std::string> ListDir(const std::string& path);
 
+// Writes the first `bytes` bytes of the bundled validation text to <dir>/sample.txt; returns its path.
+std::string SampleText(const TempDir& dir, size_t bytes);
+
 struct CommandResult {
     int exit_code = -1;
     std::string out;

@@ -1,7 +1,9 @@
-// tenpak inspect MODEL [--json] [--tensors]: what a model is, without reading its weights.
+// tenpak inspect MODEL [--json] [--tensors]: what a model (or a .tnpk artifact) is, without reading
+// its weights.
 #include <cstdio>
 #include <map>
 
+#include "cli/artifact_summary.h"
 #include "cli/command.h"
 #include "cli/output.h"
 #include "tenpak/core/progress.h"
@@ -38,6 +40,19 @@ nlohmann::ordered_json ConfigJson(const model::ModelConfig& c) {
 }
 
 Status RunInspect(const InspectArgs& args) {
+    // An artifact: its own summary, then (for a packed HF folder) the model inside.
+    std::shared_ptr<const artifact::Artifact> packed;
+    if (artifact::IsArtifactFile(args.model)) {
+        TP_ASSIGN_OR_RETURN(packed, artifact::Artifact::OpenFile(args.model));
+        if (packed->manifest().source != "hf") {
+            if (args.json) {
+                PrintJson({{"artifact", ArtifactSummaryJson(*packed)}});
+            } else {
+                PrintArtifactSummary(*packed);
+            }
+            return Status::Ok();
+        }
+    }
     model::OpenOptions options;
     options.tokenizer_path = args.tokenizer;
     TP_ASSIGN_OR_RETURN(model::Model m, model::OpenModel(args.model, options));
@@ -53,6 +68,7 @@ Status RunInspect(const InspectArgs& args) {
 
     if (args.json) {
         nlohmann::ordered_json out;
+        if (packed) out["artifact"] = ArtifactSummaryJson(*packed);
         out["path"] = m.origin;
         out["format"] = model::SourceFormatName(m.format);
         out["architecture"] = m.spec->family;
@@ -102,6 +118,10 @@ Status RunInspect(const InspectArgs& args) {
         return Status::Ok();
     }
 
+    if (packed) {
+        PrintArtifactSummary(*packed);
+        std::printf("\n");
+    }
     PrintField("model", m.origin);
     PrintField("format", std::string(model::SourceFormatName(m.format)));
     PrintField("arch", std::string(m.spec->family) + " (model_type " + c.model_type + ")");
@@ -154,7 +174,7 @@ Status RunInspect(const InspectArgs& args) {
 void AddInspectCommand(CLI::App& app, CliContext& ctx) {
     auto args = std::make_shared<InspectArgs>();
     CLI::App* cmd = app.add_subcommand("inspect", "Show a model's architecture, config, parameter count and tensors");
-    cmd->add_option("MODEL", args->model, "HF folder, .gguf, llama2.c .bin, or org/name in the local HF cache")
+    cmd->add_option("MODEL", args->model, "HF folder, .gguf, llama2.c .bin, .tnpk, or org/name in the local HF cache")
         ->required();
     cmd->add_flag("--json", args->json, "Print JSON for scripts");
     cmd->add_flag("--tensors", args->tensors, "List every tensor (name, dtype, shape, bytes)");

@@ -21,6 +21,10 @@ void AddGenerateCommand(CLI::App& app, CliContext& ctx);
 void AddBenchCommand(CLI::App& app, CliContext& ctx);
 void AddQuantizeCommand(CLI::App& app, CliContext& ctx);
 void AddQuantizeLayerCommand(CLI::App& app, CliContext& ctx);
+void AddPackCommand(CLI::App& app, CliContext& ctx);
+void AddUnpackCommand(CLI::App& app, CliContext& ctx);
+void AddVerifyCommand(CLI::App& app, CliContext& ctx);
+void AddKeygenCommand(CLI::App& app, CliContext& ctx);
 
 // 0 for OK, 2 for bad usage or input (kInvalidArgument, kNotFound, kCorruption, kUnsupported,
 // kIntegrity), 1 for a job that failed (I/O, network, resources, internal).

@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
         tenpak::cli::AddBenchCommand(app, ctx);
         tenpak::cli::AddQuantizeCommand(app, ctx);
         tenpak::cli::AddQuantizeLayerCommand(app, ctx);
+        tenpak::cli::AddPackCommand(app, ctx);
+        tenpak::cli::AddUnpackCommand(app, ctx);
+        tenpak::cli::AddVerifyCommand(app, ctx);
+        tenpak::cli::AddKeygenCommand(app, ctx);
         try {
             app.parse(argc, argv);
         } catch (const CLI::ParseError& e) {

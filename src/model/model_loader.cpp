@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "canonical_source.h"
+#include "tenpak/artifact/artifact.h"
 #include "tenpak/io/llama2c.h"
 #include "tenpak/io/mapped_file.h"
 #include "tenpak/io/tokenizer_json.h"
@@ -26,6 +27,8 @@ std::string_view SourceFormatName(SourceFormat format) {
             return "gguf";
         case SourceFormat::kLlama2c:
             return "llama2c";
+        case SourceFormat::kArtifact:
+            return "tnpk";
     }
     return "unknown";
 }
@@ -170,8 +173,10 @@ std::string ReadSideFile(const std::string& dir, const char* name) {
     return text.str();
 }
 
-Status OpenHf(const std::string& dir, Model& model) {
-    TP_ASSIGN_OR_RETURN(io::HfFolder folder, io::OpenHfFolder(dir));
+// The rest of opening an HF folder once its files are at hand: `dir` names it in messages, the
+// side texts are quantize_config.json and quant_config.json ("" when absent).
+Status OpenHfParts(io::HfFolder folder, const std::string& dir, const std::string& quantize_config_text,
+                   const std::string& quant_config_text, Model& model) {
     const std::string config_path = (fs::path(dir) / "config.json").string();
     if (!folder.config.contains("model_type") || !folder.config["model_type"].is_string()) {
         return Status::InvalidArgument(config_path + ": required key 'model_type' is missing");
@@ -185,8 +190,8 @@ Status OpenHf(const std::string& dir, Model& model) {
     Result<ModelConfig> config = model.spec->config_from_hf(folder.config, *model.variant);
     if (!config.ok()) return config.status().WithContext(config_path);
     model.config = std::move(config).value();
-    Result<std::optional<QuantizationConfig>> quantization = ReadQuantizationConfig(
-        folder.config, ReadSideFile(dir, "quantize_config.json"), ReadSideFile(dir, "quant_config.json"), dir);
+    Result<std::optional<QuantizationConfig>> quantization =
+        ReadQuantizationConfig(folder.config, quantize_config_text, quant_config_text, dir);
     if (!quantization.ok()) return quantization.status();
     model.config.quantization = std::move(quantization).value();
     model.native = std::move(folder.tensors);
@@ -198,6 +203,42 @@ Status OpenHf(const std::string& dir, Model& model) {
     }
     if (!model.vocab) TokenizerJsonVocab(dir, model);
     return BuildCanonical(model, Naming::kHuggingFace, false);
+}
+
+Status OpenHf(const std::string& dir, Model& model) {
+    TP_ASSIGN_OR_RETURN(io::HfFolder folder, io::OpenHfFolder(dir));
+    return OpenHfParts(std::move(folder), dir, ReadSideFile(dir, "quantize_config.json"),
+                       ReadSideFile(dir, "quant_config.json"), model);
+}
+
+// A .tnpk of an HF folder opens like the folder: its config, carried files and tensors come from
+// the artifact, each chunk checked against its hash as it is read.
+Status OpenArtifact(const std::string& path, Model& model) {
+    TP_ASSIGN_OR_RETURN(std::shared_ptr<const artifact::Artifact> packed, artifact::Artifact::OpenFile(path));
+    if (packed->manifest().source != "hf") {
+        return Status::Unsupported(path + ": this artifact packs a " + packed->manifest().source +
+                                   " input, which TenPak opens only unpacked for now (tenpak unpack " + path +
+                                   " -o DIR)");
+    }
+    const auto optional_file = [&](std::string_view name) -> Result<std::string> {
+        if (packed->manifest().FindFile(name) == nullptr) return std::string();
+        return packed->ReadFile(name);
+    };
+    io::HfFolder folder;
+    folder.path = path;
+    TP_ASSIGN_OR_RETURN(const std::string config_text, packed->ReadFile("config.json"));
+    folder.config = nlohmann::json::parse(config_text, nullptr, false);
+    if (folder.config.is_discarded() || !folder.config.is_object()) {
+        return Status::Corruption(path + "/config.json: not a JSON object");
+    }
+    for (std::string_view name : io::kCarriedFiles) {
+        TP_ASSIGN_OR_RETURN(std::string content, optional_file(name));
+        if (packed->manifest().FindFile(name) != nullptr) folder.aux_files.push_back({std::string(name), std::move(content)});
+    }
+    TP_ASSIGN_OR_RETURN(const std::string quantize_config, optional_file("quantize_config.json"));
+    TP_ASSIGN_OR_RETURN(const std::string quant_config, optional_file("quant_config.json"));
+    folder.tensors = std::make_unique<artifact::ArtifactTensorSource>(std::move(packed));
+    return OpenHfParts(std::move(folder), path, quantize_config, quant_config, model);
 }
 
 Status OpenGguf(const std::string& path, Model& model) {
@@ -317,7 +358,10 @@ Result<Model> OpenModel(const std::string& path_or_id, const OpenOptions& option
     }
     Model model;
     model.origin = path;
-    if (fs::is_directory(path, ec)) {
+    if (!fs::is_directory(path, ec) && artifact::IsArtifactFile(path)) {
+        model.format = SourceFormat::kArtifact;
+        TP_RETURN_IF_ERROR(OpenArtifact(path, model));
+    } else if (fs::is_directory(path, ec)) {
         model.format = SourceFormat::kHfFolder;
         TP_RETURN_IF_ERROR(OpenHf(path, model));
     } else if (IsGgufFile(path) || fs::path(path).extension() == ".gguf") {

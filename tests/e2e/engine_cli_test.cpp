@@ -13,15 +13,10 @@
 namespace tenpak {
 namespace {
 using testing::RunTenpak;
+using testing::SampleText;
 using testing::TempDir;
 
 const std::string kBundled = testing::SourcePath("models/stories260K");
-
-std::string SampleText(const TempDir& dir, size_t bytes) {
-    const std::string path = dir.File("sample.txt");
-    testing::WriteFile(path, testing::ReadFile(testing::SourcePath("models/text/tinystories_val.txt")).substr(0, bytes));
-    return path;
-}
 
 TEST(EngineCliTest, EvalReportsEveryJsonKey) {
     TempDir dir;

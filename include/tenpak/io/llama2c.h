@@ -58,6 +58,8 @@ public:
     std::string origin() const override { return file_->path(); }
     void Release(const TensorInfo& info) const override;
     const Llama2cHeader& header() const { return header_; }
+    // Absolute file offset of each tensor's data, in tensors() order.
+    const std::vector<uint64_t>& offsets() const { return offsets_; }
 
 private:
     Llama2cReader() = default;

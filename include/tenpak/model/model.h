@@ -19,7 +19,7 @@
 
 namespace tenpak::model {
 
-enum class SourceFormat : uint8_t { kHfFolder = 0, kGguf = 1, kLlama2c = 2 };
+enum class SourceFormat : uint8_t { kHfFolder = 0, kGguf = 1, kLlama2c = 2, kArtifact = 3 };
 std::string_view SourceFormatName(SourceFormat format);
 
 struct Model {
@@ -48,9 +48,9 @@ struct OpenOptions {
     std::string tokenizer_path;
 };
 
-// Opens a local HF folder, a .gguf file, a llama2.c .bin, or an `org/name` id from the local HF
-// cache. Validates the tensors against the spec: every required tensor present with the shape the
-// config implies. Errors name the file and tensor or key, and list supported architectures for an
+// Opens a local HF folder, a .gguf file, a llama2.c .bin, a .tnpk artifact of an HF folder, or an
+// `org/name` id from the local HF cache. Validates the tensors against the spec: every required
+// tensor present with the shape the config implies. Errors name the file and tensor or key, and list supported architectures for an
 // unknown one.
 Result<Model> OpenModel(const std::string& path_or_id, const OpenOptions& options = {});
 

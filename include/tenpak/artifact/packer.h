@@ -1,0 +1,73 @@
+// Packing files and tensors into a .tnpk artifact: each file is cut into segments (its tensors and
+// the bytes between them), each segment into chunks of at most chunk_size raw bytes, each chunk
+// hashed, compressed when that pays, and stored once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tenpak/artifact/format.h"
+#include "tenpak/artifact/signing.h"
+#include "tenpak/io/mapped_file.h"
+#include "tenpak/io/tensor_source.h"
+
+namespace tenpak::artifact {
+
+// A byte range of an input file: one tensor's data, or the bytes around tensors (headers, padding).
+struct InputPiece {
+    std::string tensor;  // empty: raw bytes
+    uint64_t offset = 0;
+    uint64_t size = 0;
+};
+
+struct InputFile {
+    std::string name;  // relative path inside the artifact
+    std::shared_ptr<const io::MappedFile> file;
+    std::vector<InputPiece> pieces;  // cover the file exactly, in order
+};
+
+struct PackInput {
+    std::string source;  // "hf", "gguf", "llama2c", "files"
+    std::vector<InputFile> files;
+    std::vector<io::TensorInfo> tensors;  // in file order
+};
+
+// Describes what packing `path` means: an HF folder (every regular file under it, hidden ones
+// skipped; safetensors files split into their header and tensors), a GGUF file, a llama2.c
+// checkpoint, or any other single file (raw bytes). Errors name the file.
+Result<PackInput> DescribePackInput(const std::string& path);
+
+struct PackOptions {
+    int zstd_level = 3;
+    uint64_t chunk_size = kDefaultChunkSize;
+    HashAlgorithm hash = HashAlgorithm::kBlake2b256;
+    std::optional<SigningKey> signing_key;
+    size_t threads = 0;  // 0: every core
+    bool progress = true;
+    // Quantization metadata for a tensor (null when none), written into its manifest entry.
+    std::function<nlohmann::json(const io::TensorInfo&)> describe_quantization;
+};
+
+struct PackReport {
+    std::string id;  // "blake2b-256:<hex>"
+    uint64_t raw_bytes = 0;     // of the files packed
+    uint64_t stored_bytes = 0;  // of the artifact file
+    uint64_t chunks = 0;        // stored
+    uint64_t duplicate_chunks = 0;
+    uint64_t compressed_chunks = 0;
+    uint64_t tensors = 0;
+    uint64_t files = 0;
+    bool signed_artifact = false;
+};
+
+// Writes the artifact to `out_path` atomically (temporary name, then rename). Deterministic: the
+// same input and options give the same bytes.
+Result<PackReport> Pack(const PackInput& input, const std::string& out_path, const PackOptions& options);
+
+}  // namespace tenpak::artifact

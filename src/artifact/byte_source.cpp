@@ -1,0 +1,32 @@
+#include "tenpak/artifact/byte_source.h"
+
+namespace tenpak::artifact {
+
+Result<std::shared_ptr<const MappedByteSource>> MappedByteSource::Open(const std::string& path) {
+    TP_ASSIGN_OR_RETURN(std::shared_ptr<const io::MappedFile> file, io::MappedFile::Open(path));
+    return std::shared_ptr<const MappedByteSource>(new MappedByteSource(std::move(file)));
+}
+
+namespace {
+
+Status PastTheEnd(const std::string& origin, uint64_t offset, uint64_t size, uint64_t total) {
+    return Status::Corruption(origin + ": read of " + std::to_string(size) + " bytes at " + std::to_string(offset) +
+                              " is past the end (" + std::to_string(total) + " bytes)");
+}
+
+}  // namespace
+
+Result<io::TensorData> MappedByteSource::ReadAt(uint64_t offset, uint64_t size) const {
+    if (offset > file_->size() || size > file_->size() - offset) return PastTheEnd(file_->path(), offset, size, file_->size());
+    return io::TensorData::View(file_->bytes().subspan(offset, size), file_);
+}
+
+MemoryByteSource::MemoryByteSource(std::vector<std::byte> bytes, std::string origin)
+    : bytes_(std::make_shared<const std::vector<std::byte>>(std::move(bytes))), origin_(std::move(origin)) {}
+
+Result<io::TensorData> MemoryByteSource::ReadAt(uint64_t offset, uint64_t size) const {
+    if (offset > bytes_->size() || size > bytes_->size() - offset) return PastTheEnd(origin_, offset, size, bytes_->size());
+    return io::TensorData::View(std::span<const std::byte>(*bytes_).subspan(offset, size), bytes_);
+}
+
+}  // namespace tenpak::artifact
