@@ -2,20 +2,23 @@
 
 #include <zstd.h>
 
+#include <atomic>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 namespace tenpak::artifact {
 
-Result<std::shared_ptr<const Artifact>> Artifact::Open(std::shared_ptr<const ByteSource> bytes) {
+Result<std::shared_ptr<const Artifact>> Artifact::Open(std::shared_ptr<const ByteSource> bytes,
+                                                       std::shared_ptr<const ChunkStore> store) {
     const std::string origin = bytes->origin();
     const uint64_t file_size = bytes->size();
     if (file_size < kHeaderSize + kFooterSize) {
         return Status::Corruption(origin + ": " + std::to_string(file_size) +
                                   " bytes is too short for a .tnpk artifact (truncated?)");
     }
-    TP_ASSIGN_OR_RETURN(const io::TensorData header, bytes->ReadAt(0, kHeaderSize));
-    TP_RETURN_IF_ERROR(DecodeHeader(header.bytes(), origin));
+    // The header is not read here: the footer says as much (magic, version), and a remote reader
+    // should know everything after two reads. Verify checks the header.
     TP_ASSIGN_OR_RETURN(const io::TensorData footer_bytes, bytes->ReadAt(file_size - kFooterSize, kFooterSize));
     auto artifact = std::shared_ptr<Artifact>(new Artifact());
     TP_ASSIGN_OR_RETURN(artifact->footer_, DecodeFooter(footer_bytes.bytes(), file_size, origin));
@@ -44,6 +47,7 @@ Result<std::shared_ptr<const Artifact>> Artifact::Open(std::shared_ptr<const Byt
         artifact->tensor_index_.emplace(artifact->manifest_.tensors[i].info.name, i);
     }
     artifact->bytes_ = std::move(bytes);
+    artifact->store_ = std::move(store);
     return std::shared_ptr<const Artifact>(std::move(artifact));
 }
 
@@ -84,6 +88,12 @@ Status Artifact::CopyChunk(uint32_t index, std::byte* out) const {
 
 Result<io::TensorData> Artifact::ReadChunk(uint32_t index) const {
     const ChunkEntry& chunk = manifest_.chunks.at(index);
+    if (store_) {
+        std::optional<io::TensorData> kept = store_->Get(manifest_.hash, chunk.hash);
+        if (kept && kept->size() == chunk.raw_size && HashBytes(manifest_.hash, kept->bytes()) == chunk.hash) {
+            return std::move(*kept);
+        }
+    }
     const auto where = [&] {
         return origin() + ": chunk " + std::to_string(index) + " (" + ChunkOwner(index) + ", stored at " +
                std::to_string(chunk.offset) + ")";
@@ -110,6 +120,7 @@ Result<io::TensorData> Artifact::ReadChunk(uint32_t index) const {
         return Status::Integrity(where() + ": its bytes do not match its " +
                                  std::string(HashAlgorithmName(manifest_.hash)) + " hash (damaged or tampered)");
     }
+    if (store_) store_->Put(manifest_.hash, chunk.hash, raw.bytes());
     return raw;
 }
 
@@ -118,11 +129,11 @@ const TensorEntry* Artifact::FindTensor(std::string_view name) const {
     return it == tensor_index_.end() ? nullptr : &manifest_.tensors[it->second];
 }
 
-Result<io::TensorData> Artifact::ReadTensor(const TensorEntry& tensor) const {
+Result<io::TensorData> Artifact::ReadTensor(const TensorEntry& tensor, size_t parallel) const {
     if (tensor.chunks.size() == 1) return ReadChunk(tensor.chunks[0]);
     // Uncompressed chunks laid end to end (the usual case for weights zstd cannot shrink): check each
     // and hand out one view of the whole run.
-    bool contiguous = !tensor.chunks.empty();
+    bool contiguous = !tensor.chunks.empty() && !store_;
     for (size_t i = 0; i < tensor.chunks.size() && contiguous; ++i) {
         const ChunkEntry& chunk = manifest_.chunks[tensor.chunks[i]];
         contiguous = chunk.compression == Compression::kNone &&
@@ -133,12 +144,21 @@ Result<io::TensorData> Artifact::ReadTensor(const TensorEntry& tensor) const {
         for (uint32_t index : tensor.chunks) TP_RETURN_IF_ERROR(ReadChunk(index).status());
         return bytes_->ReadAt(manifest_.chunks[tensor.chunks[0]].offset, tensor.info.nbytes);
     }
+    // Chunk k of a tensor starts at k * chunk_size (every chunk but the last is full).
     std::vector<std::byte> buffer(tensor.info.nbytes);
-    uint64_t offset = 0;
-    for (uint32_t index : tensor.chunks) {
-        TP_RETURN_IF_ERROR(CopyChunk(index, buffer.data() + offset));
-        offset += manifest_.chunks[index].raw_size;
-    }
+    const size_t n = tensor.chunks.size();
+    std::vector<Status> results(n);
+    std::atomic<size_t> next{0};
+    const auto worker = [&] {
+        for (size_t k = next++; k < n; k = next++) {
+            results[k] = CopyChunk(tensor.chunks[k], buffer.data() + k * manifest_.chunk_size);
+        }
+    };
+    std::vector<std::thread> helpers;
+    for (size_t t = 1; t < std::min(parallel, n); ++t) helpers.emplace_back(worker);
+    worker();
+    for (std::thread& helper : helpers) helper.join();
+    for (const Status& status : results) TP_RETURN_IF_ERROR(status);
     return io::TensorData::Own(std::move(buffer));
 }
 
@@ -167,14 +187,15 @@ void Artifact::Release(const TensorEntry& tensor) const {
     }
 }
 
-ArtifactTensorSource::ArtifactTensorSource(std::shared_ptr<const Artifact> artifact) : artifact_(std::move(artifact)) {
+ArtifactTensorSource::ArtifactTensorSource(std::shared_ptr<const Artifact> artifact, size_t parallel)
+    : artifact_(std::move(artifact)), parallel_(parallel) {
     for (const TensorEntry& tensor : artifact_->manifest().tensors) infos_.push_back(tensor.info);
 }
 
 Result<io::TensorData> ArtifactTensorSource::Read(const io::TensorInfo& info) const {
     const TensorEntry* tensor = artifact_->FindTensor(info.name);
     if (tensor == nullptr) return Status::NotFound(origin() + ": no tensor '" + info.name + "'");
-    return artifact_->ReadTensor(*tensor);
+    return artifact_->ReadTensor(*tensor, parallel_);
 }
 
 void ArtifactTensorSource::Release(const io::TensorInfo& info) const {

@@ -21,6 +21,7 @@ Status CheckFrame(const Artifact& artifact) {
     const std::string origin = artifact.origin();
     TP_ASSIGN_OR_RETURN(const io::TensorData header, bytes.ReadAt(0, kHeaderSize));
     TP_ASSIGN_OR_RETURN(const io::TensorData footer, bytes.ReadAt(bytes.size() - kFooterSize, kFooterSize));
+    TP_RETURN_IF_ERROR(DecodeHeader(header.bytes(), origin));
     if (!HeaderReservedAreZero(header.bytes()) || !FooterReservedAreZero(footer.bytes())) {
         return Status::Corruption(origin + ": reserved header or footer bytes are not zero");
     }

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
         tenpak::cli::AddUnpackCommand(app, ctx);
         tenpak::cli::AddVerifyCommand(app, ctx);
         tenpak::cli::AddKeygenCommand(app, ctx);
+        tenpak::cli::AddPullCommand(app, ctx);
+        tenpak::cli::AddStreamCommand(app, ctx);
         try {
             app.parse(argc, argv);
         } catch (const CLI::ParseError& e) {

@@ -9,6 +9,7 @@
 
 #include "canonical_source.h"
 #include "tenpak/artifact/artifact.h"
+#include "tenpak/remote/remote_artifact.h"
 #include "tenpak/io/llama2c.h"
 #include "tenpak/io/mapped_file.h"
 #include "tenpak/io/tokenizer_json.h"
@@ -213,8 +214,8 @@ Status OpenHf(const std::string& dir, Model& model) {
 
 // A .tnpk of an HF folder opens like the folder: its config, carried files and tensors come from
 // the artifact, each chunk checked against its hash as it is read.
-Status OpenArtifact(const std::string& path, Model& model) {
-    TP_ASSIGN_OR_RETURN(std::shared_ptr<const artifact::Artifact> packed, artifact::Artifact::OpenFile(path));
+Status OpenArtifact(std::shared_ptr<const artifact::Artifact> packed, Model& model) {
+    const std::string path = packed->origin();
     if (packed->manifest().source != "hf") {
         return Status::Unsupported(path + ": this artifact packs a " + packed->manifest().source +
                                    " input, which TenPak opens only unpacked for now (tenpak unpack " + path +
@@ -237,7 +238,9 @@ Status OpenArtifact(const std::string& path, Model& model) {
     }
     TP_ASSIGN_OR_RETURN(const std::string quantize_config, optional_file("quantize_config.json"));
     TP_ASSIGN_OR_RETURN(const std::string quant_config, optional_file("quant_config.json"));
-    folder.tensors = std::make_unique<artifact::ArtifactTensorSource>(std::move(packed));
+    // Remote artifacts fetch a large tensor's chunks over several connections.
+    const size_t parallel = remote::IsHttpUrl(path) ? 4 : 1;
+    folder.tensors = std::make_unique<artifact::ArtifactTensorSource>(std::move(packed), parallel);
     return OpenHfParts(std::move(folder), path, quantize_config, quant_config, model);
 }
 
@@ -349,6 +352,15 @@ Status OpenLlama2c(const std::string& path, const OpenOptions& options, Model& m
 Result<Model> OpenModel(const std::string& path_or_id, const OpenOptions& options) {
     std::string path = path_or_id;
     std::error_code ec;
+    if (remote::IsHttpUrl(path)) {
+        Model model;
+        model.origin = path;
+        model.format = SourceFormat::kArtifact;
+        remote::RemoteOptions remote_options;
+        TP_ASSIGN_OR_RETURN(const remote::RemoteArtifact remote, remote::OpenRemoteArtifact(path, remote_options));
+        TP_RETURN_IF_ERROR(OpenArtifact(remote.artifact, model));
+        return model;
+    }
     if (!fs::exists(path, ec)) {
         if (io::LooksLikeHubId(path_or_id)) {
             TP_ASSIGN_OR_RETURN(path, io::ResolveHubId(path_or_id));
@@ -360,7 +372,8 @@ Result<Model> OpenModel(const std::string& path_or_id, const OpenOptions& option
     model.origin = path;
     if (!fs::is_directory(path, ec) && artifact::IsArtifactFile(path)) {
         model.format = SourceFormat::kArtifact;
-        TP_RETURN_IF_ERROR(OpenArtifact(path, model));
+        TP_ASSIGN_OR_RETURN(std::shared_ptr<const artifact::Artifact> packed, artifact::Artifact::OpenFile(path));
+        TP_RETURN_IF_ERROR(OpenArtifact(std::move(packed), model));
     } else if (fs::is_directory(path, ec)) {
         model.format = SourceFormat::kHfFolder;
         TP_RETURN_IF_ERROR(OpenHf(path, model));

@@ -16,12 +16,27 @@
 
 namespace tenpak::artifact {
 
+// Raw chunks kept by their hash, shared by all artifacts (the remote module's on-disk cache), so
+// that a chunk any artifact already brought is not read from the artifact again.
+// Thread safety: Get and Put may be called concurrently.
+class ChunkStore {
+public:
+    virtual ~ChunkStore() = default;
+    // The raw bytes of the chunk with this hash, or nullopt. Returned bytes must hash to `hash`
+    // (the artifact checks again anyway).
+    virtual std::optional<io::TensorData> Get(HashAlgorithm algorithm, const Digest& hash) const = 0;
+    // Keeps a chunk whose raw bytes were checked against `hash`. Failing to keep it is not an error.
+    virtual void Put(HashAlgorithm algorithm, const Digest& hash, std::span<const std::byte> raw) const = 0;
+};
+
 // Thread safety: immutable after Open; reads may run concurrently.
 class Artifact {
 public:
     // Checks the frame, the manifest against the footer's hash, and every manifest rule. Does not
-    // check the signature (CheckTrust) or the chunks (they are checked as they are read).
-    static Result<std::shared_ptr<const Artifact>> Open(std::shared_ptr<const ByteSource> bytes);
+    // check the signature (CheckTrust) or the chunks (they are checked as they are read). With a
+    // store, chunks are looked up there first and kept there once read.
+    static Result<std::shared_ptr<const Artifact>> Open(std::shared_ptr<const ByteSource> bytes,
+                                                        std::shared_ptr<const ChunkStore> store = nullptr);
     static Result<std::shared_ptr<const Artifact>> OpenFile(const std::string& path);
 
     const Manifest& manifest() const { return manifest_; }
@@ -38,8 +53,9 @@ public:
     // chunk and what holds it when they differ).
     Result<io::TensorData> ReadChunk(uint32_t index) const;
     // A tensor's bytes: a view of the file when its chunks are stored uncompressed one after the
-    // other, else assembled.
-    Result<io::TensorData> ReadTensor(const TensorEntry& tensor) const;
+    // other (and there is no store), else assembled; with `parallel` > 1, several chunks are read at
+    // once (remote sources: several connections).
+    Result<io::TensorData> ReadTensor(const TensorEntry& tensor, size_t parallel = 1) const;
     const TensorEntry* FindTensor(std::string_view name) const;
     // A whole file (small files: config.json, tokenizers), assembled in memory.
     Result<std::string> ReadFile(std::string_view name) const;
@@ -53,6 +69,7 @@ private:
     Status CopyChunk(uint32_t index, std::byte* out) const;
 
     std::shared_ptr<const ByteSource> bytes_;
+    std::shared_ptr<const ChunkStore> store_;
     Footer footer_;
     Manifest manifest_;
     std::optional<Signature> signature_;
@@ -62,7 +79,8 @@ private:
 // An artifact's tensors as a TensorSource, so every command reads .tnpk like any model file.
 class ArtifactTensorSource final : public io::TensorSource {
 public:
-    explicit ArtifactTensorSource(std::shared_ptr<const Artifact> artifact);
+    // `parallel`: chunks of one tensor read at once (see Artifact::ReadTensor).
+    explicit ArtifactTensorSource(std::shared_ptr<const Artifact> artifact, size_t parallel = 1);
     const std::vector<io::TensorInfo>& tensors() const override { return infos_; }
     Result<io::TensorData> Read(const io::TensorInfo& info) const override;
     std::string origin() const override { return artifact_->origin(); }
@@ -71,6 +89,7 @@ public:
 
 private:
     std::shared_ptr<const Artifact> artifact_;
+    size_t parallel_;
     std::vector<io::TensorInfo> infos_;
 };
 

@@ -48,8 +48,9 @@ struct OpenOptions {
     std::string tokenizer_path;
 };
 
-// Opens a local HF folder, a .gguf file, a llama2.c .bin, a .tnpk artifact of an HF folder, or an
-// `org/name` id from the local HF cache. Validates the tensors against the spec: every required
+// Opens a local HF folder, a .gguf file, a llama2.c .bin, a .tnpk artifact of an HF folder (a path,
+// or an http(s) URL read by range requests through the default chunk cache), or an `org/name` id
+// from the local HF cache. Validates the tensors against the spec: every required
 // tensor present with the shape the config implies. Errors name the file and tensor or key, and list supported architectures for an
 // unknown one.
 Result<Model> OpenModel(const std::string& path_or_id, const OpenOptions& options = {});
