@@ -1,6 +1,6 @@
 // tenpak pull URL -o OUT [--cache DIR] [--connections N] [--pubkey KEY | --hmac-key SECRET]:
-// an artifact over HTTP, mirrored (OUT.tnpk) or unpacked (a folder); and `tenpak pull org/name`,
-// a Hub-style download into the local HF cache.
+// an artifact over HTTP, mirrored (OUT.tnpk) or unpacked (a folder); and `tenpak pull org/name
+// [-o HF_CACHE]`, a Hub-style download into the local HF cache layout.
 #include <chrono>
 #include <cstdio>
 
@@ -9,6 +9,7 @@
 #include "tenpak/core/progress.h"
 #include "tenpak/io/hf_folder.h"
 #include "tenpak/io/safetensors.h"
+#include "tenpak/remote/hub_download.h"
 #include "tenpak/remote/pull.h"
 
 namespace tenpak::cli {
@@ -26,9 +27,34 @@ struct PullArgs {
     bool json = false;
 };
 
+// org/name[@revision] from HF_ENDPOINT into the HF cache layout (-o: the cache folder).
+Status RunHubPull(const PullArgs& args) {
+    remote::HubDownloadOptions options;
+    options.cache_dir = args.output;
+    options.progress = !args.json;
+    TP_ASSIGN_OR_RETURN(const remote::HubDownloadReport report, remote::DownloadFromHub(args.source, options));
+    if (args.json) {
+        PrintJson({{"repo", report.repo},
+                   {"revision", report.revision},
+                   {"commit", report.commit},
+                   {"snapshot", report.snapshot},
+                   {"files", report.files},
+                   {"bytes_downloaded", report.bytes_downloaded},
+                   {"files_already_cached", report.files_already_cached}});
+        return Status::Ok();
+    }
+    std::printf("pulled %s@%s (commit %s)\n", report.repo.c_str(), report.revision.c_str(), report.commit.c_str());
+    PrintField("snapshot", report.snapshot);
+    PrintField("files", WithThousands(report.files.size()) + " (" + WithThousands(report.files_already_cached) +
+                            " already cached), " + FormatBytes(report.bytes_downloaded) + " downloaded");
+    return Status::Ok();
+}
+
 Status RunPull(const PullArgs& args) {
     if (!remote::IsHttpUrl(args.source)) {
-        return Status::InvalidArgument("'" + args.source + "' is not an http:// or https:// URL of a .tnpk artifact");
+        if (io::LooksLikeHubId(args.source)) return RunHubPull(args);
+        return Status::InvalidArgument("'" + args.source +
+                                       "' is neither an http(s) URL of a .tnpk artifact nor an org/name model id");
     }
     if (args.output.empty()) return Status::InvalidArgument("pull URL needs -o OUT (OUT.tnpk to mirror, else a folder)");
     remote::PullOptions options;
@@ -83,9 +109,12 @@ Status RunPull(const PullArgs& args) {
 
 void AddPullCommand(CLI::App& app, CliContext& ctx) {
     auto args = std::make_shared<PullArgs>();
-    CLI::App* cmd = app.add_subcommand("pull", "Download a .tnpk artifact over HTTP (mirror or unpack)");
-    cmd->add_option("URL", args->source, "http(s) URL of a .tnpk artifact")->required();
-    cmd->add_option("-o,--output", args->output, "OUT.tnpk to mirror the artifact, else a folder to unpack into");
+    CLI::App* cmd = app.add_subcommand("pull", "Download a .tnpk artifact over HTTP, or a model from a Hugging Face Hub");
+    cmd->add_option("SOURCE", args->source, "http(s) URL of a .tnpk artifact, or org/name[@revision] (HF_ENDPOINT)")
+        ->required();
+    cmd->add_option("-o,--output", args->output,
+                    "URL: OUT.tnpk to mirror the artifact, else a folder to unpack into; org/name: the HF cache "
+                    "folder (default $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)");
     cmd->add_option("--cache", args->cache, "Chunk cache folder (default $XDG_CACHE_HOME/tenpak/chunks)");
     cmd->add_option("--cache-size", args->cache_size, "Chunk cache limit; least recently used chunks go first (20GiB)");
     cmd->add_option("--connections", args->connections, "Chunks fetched at once (default 4)");

@@ -143,9 +143,9 @@ namespace {
 
 // One request on `easy`: sets the common options, runs it, and reports curl's result.
 CURLcode Perform(CURL* easy, const std::string& url, const HttpOptions& options, Transfer& transfer, bool head,
-                 const std::string& range) {
+                 const std::string& range, bool follow_redirects = true) {
     curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, follow_redirects ? 1L : 0L);
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_seconds);
@@ -201,13 +201,13 @@ Status CurlError(const std::string& url, CURLcode code) {
 
 }  // namespace
 
-Result<HttpResponse> HttpClient::Head(const std::string& url) const {
+Result<HttpResponse> HttpClient::Head(const std::string& url, bool follow_redirects) const {
     HttpResponse response;
     const Status status = WithRetries(options_, url, [&](int) -> Status {
         std::unique_ptr<Handle> handle = Acquire();
         Transfer transfer;
         requests_.fetch_add(1);
-        const CURLcode code = Perform(handle->easy, url, options_, transfer, /*head=*/true, "");
+        const CURLcode code = Perform(handle->easy, url, options_, transfer, /*head=*/true, "", follow_redirects);
         if (code != CURLE_OK) return CurlError(url, code);
         char* effective = nullptr;
         curl_easy_getinfo(handle->easy, CURLINFO_EFFECTIVE_URL, &effective);

@@ -45,9 +45,10 @@ public:
     HttpClient(const HttpClient&) = delete;
     HttpClient& operator=(const HttpClient&) = delete;
 
-    // HEAD, following redirects. A status >= 400 is an error naming the URL and the status
-    // (kNotFound for 404, kInvalidArgument for 401/403 with a hint about HF_TOKEN, kNetwork else).
-    Result<HttpResponse> Head(const std::string& url) const;
+    // HEAD, following redirects unless asked not to (then a 3xx is returned as it is, with its
+    // Location). A status >= 400 is an error naming the URL and the status (kNotFound for 404,
+    // kInvalidArgument for 401/403 with a hint about HF_TOKEN, kNetwork for 5xx after retries).
+    Result<HttpResponse> Head(const std::string& url, bool follow_redirects = true) const;
     // GET of a small resource into memory, with retries.
     Result<HttpResponse> Get(const std::string& url) const;
     // Exactly `size` bytes at `offset` by a Range request; a transfer dropped part-way is resumed
