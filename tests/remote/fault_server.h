@@ -2,13 +2,10 @@
 // drops connections part-way, sends wrong bytes, answers 404 or 500, or ignores Range.
 #pragma once
 
-#include <httplib.h>
-
 #include <atomic>
-#include <chrono>
-#include <cstdio>
 #include <string>
-#include <thread>
+
+#include "test_server.h"
 
 namespace tenpak::testing {
 
@@ -16,22 +13,11 @@ class FaultServer {
 public:
     enum class Fault { kNone, kDropMidTransfer, kWrongBytes, kNotFound, kServerError, kIgnoreRange };
 
-    explicit FaultServer(std::string body) : body_(std::move(body)) {
-        server_.Get("/(.*)", [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); });
-        port_ = server_.bind_to_any_port("127.0.0.1");
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
-        // The socket listens from bind on: early connections wait in its backlog. Still, start
-        // tests with the accept loop running.
-        while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    ~FaultServer() {
-        server_.stop();
-        thread_.join();
-    }
+    explicit FaultServer(std::string body)
+        : body_(std::move(body)),
+          server_([this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); }) {}
 
-    std::string url(const std::string& name = "m.tnpk") const {
-        return "http://127.0.0.1:" + std::to_string(port_) + "/" + name;
-    }
+    std::string url(const std::string& name = "m.tnpk") const { return server_.endpoint() + "/" + name; }
     // The fault applies to the next `count` range requests into the chunk area (from `first_byte`
     // on, so that the footer and manifest still come through), or to every request with count < 0.
     void Inject(Fault fault, int count, size_t first_byte = 0) {
@@ -93,14 +79,12 @@ private:
     }
 
     std::string body_;
-    httplib::Server server_;
-    std::thread thread_;
-    int port_ = 0;
     std::atomic<Fault> fault_{Fault::kNone};
     std::atomic<int> remaining_{0};
     std::atomic<size_t> first_byte_{0};
     std::atomic<int> range_requests_{0};
     std::atomic<int> full_requests_{0};
+    TestHttpServer server_;  // last: its thread calls Handle, which uses the members above
 };
 
 }  // namespace tenpak::testing

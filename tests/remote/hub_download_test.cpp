@@ -3,18 +3,18 @@
 // CDN URL with X-Linked-Etag (the SHA-256) and X-Linked-Size.
 #include <gtest/gtest.h>
 
-#include <httplib.h>
-
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
-#include <thread>
+#include <memory>
 
 #include "tenpak/core/hash.h"
 #include "tenpak/io/hf_folder.h"
 #include "tenpak/model/model.h"
 #include "tenpak/model/model_writer.h"
 #include "tenpak/remote/hub_download.h"
+#include "test_server.h"
 #include "test_util.h"
 
 namespace tenpak {
@@ -32,16 +32,10 @@ public:
     HubServer(const std::string& repo, const std::string& folder, std::string required_token = "")
         : repo_(repo), token_(std::move(required_token)) {
         for (const std::string& name : testing::ListDir(folder)) files_[name] = ReadFile(folder + "/" + name);
-        server_.Get("/(.*)", [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); });
-        port_ = server_.bind_to_any_port("127.0.0.1");
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
-        while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        server_ = std::make_unique<testing::TestHttpServer>(
+            [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); });
     }
-    ~HubServer() {
-        server_.stop();
-        thread_.join();
-    }
-    std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::string endpoint() const { return server_->endpoint(); }
     // LFS downloads send these bytes instead of the real ones.
     void CorruptLfs() { corrupt_ = true; }
 
@@ -87,10 +81,8 @@ private:
     std::string repo_;
     std::string token_;
     std::map<std::string, std::string> files_;
-    httplib::Server server_;
-    std::thread thread_;
-    int port_ = 0;
-    bool corrupt_ = false;
+    std::atomic<bool> corrupt_{false};
+    std::unique_ptr<testing::TestHttpServer> server_;  // last: stopped before the members it uses
 };
 
 remote::HubDownloadOptions Options(const HubServer& server, const TempDir& dir) {
