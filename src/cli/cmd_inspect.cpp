@@ -40,11 +40,11 @@ nlohmann::ordered_json ConfigJson(const model::ModelConfig& c) {
 }
 
 Status RunInspect(const InspectArgs& args) {
-    // An artifact: its own summary, then (for a packed HF folder) the model inside.
+    // An artifact: its own summary, then (for a packed HF folder or GGUF file) the model inside.
     std::shared_ptr<const artifact::Artifact> packed;
     if (artifact::IsArtifactFile(args.model)) {
         TP_ASSIGN_OR_RETURN(packed, artifact::Artifact::OpenFile(args.model));
-        if (packed->manifest().source != "hf") {
+        if (packed->manifest().source != "hf" && packed->manifest().source != "gguf") {
             if (args.json) {
                 PrintJson({{"artifact", ArtifactSummaryJson(*packed)}});
             } else {

@@ -120,8 +120,10 @@ private:
 
 class HeaderParser {
 public:
-    HeaderParser(std::span<const std::byte> file, std::string_view origin)
-        : file_(file), origin_(origin), cursor_(file, origin) {}
+    // `file` holds at least the header; `file_size` is the whole file's size (tensors are checked
+    // against it).
+    HeaderParser(std::span<const std::byte> file, uint64_t file_size, std::string_view origin)
+        : file_(file), file_size_(file_size), origin_(origin), cursor_(file, origin) {}
 
     Result<GgufHeader> Parse() {
         uint64_t tensor_count = 0;
@@ -392,7 +394,7 @@ private:
 
     // Offsets aligned, every tensor inside the file, no two overlapping.
     Status CheckTensorPlacement() const {
-        const uint64_t file_size = file_.size();
+        const uint64_t file_size = file_size_;
         const std::vector<TensorInfo>& tensors = header_.tensors;
         const std::vector<uint64_t>& offsets = header_.tensor_offsets;
         for (size_t tensor_idx = 0; tensor_idx < tensors.size(); ++tensor_idx) {
@@ -435,6 +437,7 @@ private:
     }
 
     std::span<const std::byte> file_;
+    uint64_t file_size_;
     std::string_view origin_;
     Cursor cursor_;
     GgufHeader header_;
@@ -445,7 +448,13 @@ private:
 }  // namespace
 
 Result<GgufHeader> ParseGgufHeader(std::span<const std::byte> file, std::string_view origin) {
-    return HeaderParser(file, origin).Parse();
+    return HeaderParser(file, file.size(), origin).Parse();
+}
+
+Result<GgufHeader> ParseGgufHeaderPrefix(std::span<const std::byte> prefix, uint64_t file_size,
+                                         std::string_view origin) {
+    if (prefix.size() > file_size) return Status::InvalidArgument(std::string(origin) + ": prefix longer than the file");
+    return HeaderParser(prefix, file_size, origin).Parse();
 }
 
 Result<std::unique_ptr<GgufReader>> GgufReader::Open(const std::string& path) {

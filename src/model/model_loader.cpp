@@ -212,14 +212,76 @@ Status OpenHf(const std::string& dir, Model& model) {
                        ReadSideFile(dir, "quant_config.json"), model);
 }
 
+
+// A GGUF model from its metadata and tensors (a GGUF file's reader, or the tensors of a .tnpk that
+// packs one); `path` names it in messages.
+Status OpenGgufParts(io::GgufMetadata metadata, std::shared_ptr<const io::TensorSource> tensors,
+                     const std::string& path, Model& model) {
+    model.gguf_metadata = std::move(metadata);
+    const io::GgufValue* arch = io::FindGgufKey(model.gguf_metadata, "general.architecture");
+    if (arch == nullptr || arch->AsString() == nullptr) {
+        return Status::InvalidArgument(path + ": GGUF key 'general.architecture' is missing");
+    }
+    model.spec = FindSpecByGgufArch(*arch->AsString(), &model.variant);
+    if (model.spec == nullptr) {
+        return Status::Unsupported(path + ": GGUF architecture '" + *arch->AsString() +
+                                   "' is not supported (supported: llama, qwen2, gpt2)");
+    }
+    Result<ModelConfig> config = model.spec->config_from_gguf(model.gguf_metadata, *model.variant);
+    if (!config.ok()) return config.status().WithContext(path);
+    model.config = std::move(config).value();
+    model.config.tie_word_embeddings = tensors->Find("output.weight") == nullptr;
+    if (const io::TensorInfo* embed = tensors->Find("token_embd.weight"); embed && model.config.vocab_size == 0) {
+        model.config.vocab_size = embed->shape.front();
+    }
+    TP_RETURN_IF_ERROR(ValidateConfig(model.config).WithContext(path));
+    Result<io::Vocab> vocab = io::VocabFromGguf(model.gguf_metadata, path);
+    if (vocab.ok()) {
+        model.vocab = std::move(vocab).value();
+    } else if (vocab.status().code() != StatusCode::kNotFound) {
+        return vocab.status();
+    }
+    model.native = std::move(tensors);
+    return BuildCanonical(model, Naming::kGguf, model.variant->gguf_permutes_rotary);
+}
+
+Status OpenGguf(const std::string& path, Model& model) {
+    TP_ASSIGN_OR_RETURN(std::unique_ptr<io::GgufReader> reader, io::GgufReader::Open(path));
+    io::GgufMetadata metadata = reader->metadata();
+    return OpenGgufParts(std::move(metadata), std::move(reader), path, model);
+}
+
+// A .tnpk of a GGUF file: the header comes from the bytes before the first tensor (the file's
+// first segment), the tensors from the artifact.
+Status OpenArtifactGguf(std::shared_ptr<const artifact::Artifact> packed, Model& model) {
+    const std::string path = packed->origin();
+    const artifact::Manifest& manifest = packed->manifest();
+    if (manifest.files.size() != 1 || manifest.files[0].segments.empty() ||
+        !manifest.files[0].segments[0].tensor.empty()) {
+        return Status::Corruption(path + ": a packed GGUF must be one file that starts with its header");
+    }
+    const artifact::FileEntry& file = manifest.files[0];
+    std::string header;
+    for (uint32_t index : file.segments[0].chunks) {
+        TP_ASSIGN_OR_RETURN(const io::TensorData chunk, packed->ReadChunk(index));
+        header.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+    }
+    TP_ASSIGN_OR_RETURN(io::GgufHeader parsed, io::ParseGgufHeaderPrefix(std::as_bytes(std::span(header)), file.size,
+                                                                        path + ": " + file.name));
+    const size_t parallel = remote::IsHttpUrl(path) ? 4 : 1;
+    return OpenGgufParts(std::move(parsed.metadata),
+                         std::make_shared<artifact::ArtifactTensorSource>(std::move(packed), parallel), path, model);
+}
+
 // A .tnpk of an HF folder opens like the folder: its config, carried files and tensors come from
-// the artifact, each chunk checked against its hash as it is read.
+// the artifact, each chunk checked against its hash as it is read. A .tnpk of a GGUF file opens
+// like the GGUF file.
 Status OpenArtifact(std::shared_ptr<const artifact::Artifact> packed, Model& model) {
     const std::string path = packed->origin();
+    if (packed->manifest().source == "gguf") return OpenArtifactGguf(std::move(packed), model);
     if (packed->manifest().source != "hf") {
         return Status::Unsupported(path + ": this artifact packs a " + packed->manifest().source +
-                                   " input, which TenPak opens only unpacked for now (tenpak unpack " + path +
-                                   " -o DIR)");
+                                   " input, which TenPak opens only unpacked (tenpak unpack " + path + " -o DIR)");
     }
     const auto optional_file = [&](std::string_view name) -> Result<std::string> {
         if (packed->manifest().FindFile(name) == nullptr) return std::string();
@@ -242,36 +304,6 @@ Status OpenArtifact(std::shared_ptr<const artifact::Artifact> packed, Model& mod
     const size_t parallel = remote::IsHttpUrl(path) ? 4 : 1;
     folder.tensors = std::make_unique<artifact::ArtifactTensorSource>(std::move(packed), parallel);
     return OpenHfParts(std::move(folder), path, quantize_config, quant_config, model);
-}
-
-Status OpenGguf(const std::string& path, Model& model) {
-    TP_ASSIGN_OR_RETURN(std::unique_ptr<io::GgufReader> reader, io::GgufReader::Open(path));
-    model.gguf_metadata = reader->metadata();
-    const io::GgufValue* arch = io::FindGgufKey(model.gguf_metadata, "general.architecture");
-    if (arch == nullptr || arch->AsString() == nullptr) {
-        return Status::InvalidArgument(path + ": GGUF key 'general.architecture' is missing");
-    }
-    model.spec = FindSpecByGgufArch(*arch->AsString(), &model.variant);
-    if (model.spec == nullptr) {
-        return Status::Unsupported(path + ": GGUF architecture '" + *arch->AsString() +
-                                   "' is not supported (supported: llama, qwen2, gpt2)");
-    }
-    Result<ModelConfig> config = model.spec->config_from_gguf(model.gguf_metadata, *model.variant);
-    if (!config.ok()) return config.status().WithContext(path);
-    model.config = std::move(config).value();
-    model.config.tie_word_embeddings = reader->Find("output.weight") == nullptr;
-    if (const io::TensorInfo* embed = reader->Find("token_embd.weight"); embed && model.config.vocab_size == 0) {
-        model.config.vocab_size = embed->shape.front();
-    }
-    TP_RETURN_IF_ERROR(ValidateConfig(model.config).WithContext(path));
-    Result<io::Vocab> vocab = io::VocabFromGguf(model.gguf_metadata, path);
-    if (vocab.ok()) {
-        model.vocab = std::move(vocab).value();
-    } else if (vocab.status().code() != StatusCode::kNotFound) {
-        return vocab.status();
-    }
-    model.native = std::move(reader);
-    return BuildCanonical(model, Naming::kGguf, model.variant->gguf_permutes_rotary);
 }
 
 // A tokenizer for a llama2.c checkpoint: the one asked for, or one beside it whose size matches.

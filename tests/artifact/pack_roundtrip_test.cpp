@@ -35,6 +35,18 @@ void ExpectSameFolders(const std::string& a, const std::string& b) {
     }
 }
 
+// Every canonical tensor of `got` has the bytes of `want`'s.
+void ExpectSameTensors(const model::Model& want, const model::Model& got) {
+    ASSERT_EQ(got.tensors->tensors().size(), want.tensors->tensors().size());
+    for (const io::TensorInfo& info : want.tensors->tensors()) {
+        Result<io::TensorData> expected = want.tensors->Read(info);
+        Result<io::TensorData> actual = got.tensors->Read(info.name);
+        ASSERT_TRUE(expected.ok() && actual.ok()) << info.name;
+        ASSERT_EQ(actual->size(), expected->size());
+        EXPECT_EQ(std::memcmp(actual->data(), expected->data(), expected->size()), 0) << info.name;
+    }
+}
+
 TEST(PackRoundTripTest, BundledModelUnpacksBitExactAndTensorsReadBack) {
     TempDir dir;
     const artifact::PackReport report = PackOrDie(kBundled, dir.File("m.tnpk"));
@@ -173,8 +185,22 @@ TEST(PackRoundTripTest, GgufFileRoundTripsAndItsBlockTensorsAreListed) {
     unpack.progress = false;
     ASSERT_TRUE(artifact::Unpack(*packed, dir.File("out"), unpack).ok());
     EXPECT_TRUE(ReadFile(dir.File("out/m.gguf")) == ReadFile(dir.File("m.gguf")));
-    // Opening it as a model is not supported yet, and says what to do.
+    // It opens as the same model as the GGUF file.
+    Result<model::Model> gguf = model::OpenModel(dir.File("m.gguf"));
     Result<model::Model> opened = model::OpenModel(dir.File("m.tnpk"));
+    ASSERT_TRUE(gguf.ok());
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
+    EXPECT_EQ(opened->config.num_layers, gguf->config.num_layers);
+    ASSERT_TRUE(opened->vocab.has_value());
+    EXPECT_EQ(opened->vocab->size(), gguf->vocab->size());
+    ExpectSameTensors(*gguf, *opened);
+}
+
+TEST(PackRoundTripTest, OtherPackedFilesAreForUnpackingAndSaySo) {
+    TempDir dir;
+    testing::WriteFile(dir.File("notes.txt"), "not a model");
+    PackOrDie(dir.File("notes.txt"), dir.File("n.tnpk"));
+    Result<model::Model> opened = model::OpenModel(dir.File("n.tnpk"));
     ASSERT_FALSE(opened.ok());
     EXPECT_NE(opened.status().message().find("tenpak unpack"), std::string::npos) << opened.status().message();
 }
@@ -191,14 +217,7 @@ TEST(PackRoundTripTest, PackedFolderOpensAsTheSameModel) {
     ASSERT_TRUE(packed->vocab.has_value());
     EXPECT_EQ(packed->vocab->size(), folder->vocab->size());
     EXPECT_EQ(packed->aux_files.size(), folder->aux_files.size());
-    ASSERT_EQ(packed->tensors->tensors().size(), folder->tensors->tensors().size());
-    for (const io::TensorInfo& info : folder->tensors->tensors()) {
-        Result<io::TensorData> want = folder->tensors->Read(info);
-        Result<io::TensorData> got = packed->tensors->Read(info.name);
-        ASSERT_TRUE(want.ok() && got.ok()) << info.name;
-        ASSERT_EQ(got->size(), want->size());
-        EXPECT_EQ(std::memcmp(got->data(), want->data(), want->size()), 0) << info.name;
-    }
+    ExpectSameTensors(*folder, *packed);
 }
 
 TEST(PackRoundTripTest, RefusesInputsItCannotPack) {

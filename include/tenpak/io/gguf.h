@@ -117,6 +117,10 @@ struct GgufHeader {
 // ne[0] divisible by the block size, alignment a power of two, offsets aligned, in bounds and
 // non-overlapping. Errors name `origin` and what is wrong. Never reads outside `file`.
 Result<GgufHeader> ParseGgufHeader(std::span<const std::byte> file, std::string_view origin);
+// The same from the first bytes of a file of `file_size` bytes (at least everything before the
+// tensor data), for files that are not at hand whole (a GGUF packed in a .tnpk artifact).
+Result<GgufHeader> ParseGgufHeaderPrefix(std::span<const std::byte> prefix, uint64_t file_size,
+                                         std::string_view origin);
 
 // A GGUF file as a TensorSource (mmap'd; Read() returns views of the stored bytes).
 class GgufReader final : public TensorSource {
