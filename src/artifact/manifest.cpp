@@ -1,5 +1,6 @@
 #include "tenpak/artifact/manifest.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -54,8 +55,22 @@ bool IsSafeRelativePath(std::string_view name) {
     return true;
 }
 
+namespace {
+
+constexpr const char* kStandardKeys[] = {"format", "version", "writer", "hash", "chunk_size",
+                                         "source", "chunks", "tensors", "files"};
+
+bool IsStandardKey(std::string_view key) {
+    return std::find(std::begin(kStandardKeys), std::end(kStandardKeys), key) != std::end(kStandardKeys);
+}
+
+}  // namespace
+
 std::string SerializeManifest(const Manifest& manifest) {
     json root = json::object();
+    for (const auto& [key, value] : manifest.extra.items()) {
+        if (!IsStandardKey(key)) root[key] = value;
+    }
     root["format"] = "tnpk";
     root["version"] = json::array({kMajorVersion, manifest.minor});
     root["writer"] = manifest.writer;
@@ -332,6 +347,9 @@ Result<Manifest> ParseManifest(std::string_view text, uint64_t manifest_offset, 
     TP_RETURN_IF_ERROR(ParseTensors(*tensors, where, manifest));
     TP_ASSIGN_OR_RETURN(const json* files, f.Array("files"));
     TP_RETURN_IF_ERROR(ParseFiles(*files, where, manifest));
+    for (const auto& [key, value] : root.items()) {
+        if (!IsStandardKey(key)) manifest.extra[key] = value;
+    }
     return manifest;
 }
 

@@ -241,3 +241,59 @@ TEST(PackRoundTripTest, RefusesInputsItCannotPack) {
 
 }  // namespace
 }  // namespace tenpak
+
+namespace tenpak {
+namespace {
+
+TEST(ArtifactWriterTest, BuildsFilesFromBytesAndTensorsAndKeepsExtraManifestKeys) {
+    testing::TempDir dir;
+    artifact::PackOptions options = testing::QuietOptions();
+    options.chunk_size = 256;
+    Result<std::unique_ptr<artifact::ArtifactWriter>> writer =
+        artifact::ArtifactWriter::Create(dir.File("w.tnpk"), options, "delta", 0);
+    ASSERT_TRUE(writer.ok());
+    std::vector<float> weights(300);
+    for (size_t i = 0; i < weights.size(); ++i) weights[i] = 0.5f * static_cast<float>(i);
+    const std::string header = "header bytes";
+    io::TensorInfo info{"w", DType::kF32, {3, 100}, 1200};
+    EXPECT_EQ((*writer)->AddBytes(std::as_bytes(std::span(header))).code(), StatusCode::kInternal);  // no file yet
+    EXPECT_EQ((*writer)->BeginFile("../x").code(), StatusCode::kInvalidArgument);
+    ASSERT_TRUE((*writer)->BeginFile("sub/a.bin").ok());
+    ASSERT_TRUE((*writer)->AddBytes(std::as_bytes(std::span(header))).ok());
+    ASSERT_TRUE((*writer)->AddTensor(info, std::as_bytes(std::span(weights)), {{"layout", "test"}}).ok());
+    EXPECT_EQ((*writer)->AddTensor(info, std::as_bytes(std::span(weights))).code(), StatusCode::kInvalidArgument);
+    ASSERT_TRUE((*writer)->EndFile().ok());
+    (*writer)->SetManifestExtra("delta", {{"base", "somewhere"}, {"tensors", 1}});
+    Result<artifact::PackReport> report = (*writer)->Finish();
+    ASSERT_TRUE(report.ok()) << report.status().message();
+
+    const auto packed = testing::OpenOrDie(dir.File("w.tnpk"));
+    ASSERT_NE(packed, nullptr);
+    EXPECT_EQ(packed->manifest().source, "delta");
+    EXPECT_EQ(packed->manifest().extra["delta"]["base"], "somewhere");
+    const artifact::TensorEntry* tensor = packed->FindTensor("w");
+    ASSERT_NE(tensor, nullptr);
+    EXPECT_EQ(tensor->chunks.size(), 5u);  // 1200 bytes in chunks of 256
+    EXPECT_EQ(tensor->quantization["layout"], "test");
+    Result<std::string> file = packed->ReadFile("sub/a.bin");
+    ASSERT_TRUE(file.ok());
+    EXPECT_EQ(file->substr(0, header.size()), header);
+    EXPECT_EQ(std::memcmp(file->data() + header.size(), weights.data(), 1200), 0);
+    // The extra key survives a parse and a re-serialization unchanged.
+    Result<artifact::Manifest> again =
+        artifact::ParseManifest(artifact::SerializeManifest(packed->manifest()), packed->footer().manifest_offset, "x");
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->extra, packed->manifest().extra);
+
+    // A writer dropped before Finish leaves nothing.
+    {
+        Result<std::unique_ptr<artifact::ArtifactWriter>> dropped =
+            artifact::ArtifactWriter::Create(dir.File("dropped.tnpk"), options, "delta", 0);
+        ASSERT_TRUE(dropped.ok());
+        ASSERT_TRUE((*dropped)->BeginFile("a").ok());
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir.File("dropped.tnpk")));
+}
+
+}  // namespace
+}  // namespace tenpak

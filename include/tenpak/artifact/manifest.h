@@ -59,6 +59,8 @@ struct Manifest {
     std::vector<ChunkEntry> chunks;
     std::vector<TensorEntry> tensors;
     std::vector<FileEntry> files;
+    // Top-level keys beyond the standard ones (a delta's description, say), kept as they are.
+    nlohmann::json extra = nlohmann::json::object();
 
     const TensorEntry* FindTensor(std::string_view name) const;
     const FileEntry* FindFile(std::string_view name) const;

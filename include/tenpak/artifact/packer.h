@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,5 +70,40 @@ struct PackReport {
 // Writes the artifact to `out_path` atomically (temporary name, then rename). Deterministic: the
 // same input and options give the same bytes.
 Result<PackReport> Pack(const PackInput& input, const std::string& out_path, const PackOptions& options);
+
+// Writes an artifact piece by piece, for producers whose bytes are not files on disk (a delta's
+// encoded tensors): files made of raw byte runs and tensors, in the order given. Pack() is this
+// over mapped files. Chunking, compression, de-duplication, signing and the atomic rename are the
+// same. Not thread-safe.
+class ArtifactWriter {
+public:
+    // `source` is the manifest's "source"; `progress_total` sizes the progress bar (0: none).
+    static Result<std::unique_ptr<ArtifactWriter>> Create(const std::string& out_path, const PackOptions& options,
+                                                          std::string source, uint64_t progress_total);
+    ~ArtifactWriter();
+    ArtifactWriter(const ArtifactWriter&) = delete;
+    ArtifactWriter& operator=(const ArtifactWriter&) = delete;
+
+    Status BeginFile(const std::string& name);
+    // A run of the current file's bytes that belongs to no tensor (a header, padding).
+    Status AddBytes(std::span<const std::byte> bytes);
+    // A tensor, which is also the next bytes of the current file. REQUIRES bytes.size() == info.nbytes.
+    Status AddTensor(const io::TensorInfo& info, std::span<const std::byte> bytes,
+                     nlohmann::json quantization = nullptr);
+    Status EndFile();
+    // A top-level manifest key beside the standard ones (readers that do not know it ignore it).
+    void SetManifestExtra(const std::string& key, nlohmann::json value);
+    // Called with each run of bytes once it is stored, so that a caller streaming a mapped file can
+    // drop its pages as it goes (memory of a few chunks, not of a whole tensor).
+    void SetReleaseHook(std::function<void(std::span<const std::byte>)> hook);
+    // Manifest, signature, footer; then the file appears under its name. Dropping the writer
+    // without Finish() leaves nothing.
+    Result<PackReport> Finish();
+
+private:
+    struct Impl;
+    explicit ArtifactWriter(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace tenpak::artifact
