@@ -2,11 +2,14 @@
 // the answer (which file, which bytes, which status and headers) is decided here, from
 // http_validators_internal.h.
 //
-// How httplib 0.11.4 is steered. Its own Range support applies req.ranges to any body or content
-// provider of known length, always: it cannot serve a whole file when If-Range fails, and it answers a
-// Range it cannot parse with a bare 416 before any handler runs. So bodies are given to it as content
-// providers *without* a length, which it streams as they come, and this file sets Content-Length,
-// Content-Range and the status itself. The remaining interference is patched in two hooks:
+// How httplib 0.11.4 is steered. Its own Range support (checked against Debian's build) applies
+// req.ranges to any body or content provider of known length, whatever the handler wants: a handler
+// that sets 200 still gets Content-Range and a partial body, so a whole file cannot be served when
+// If-Range fails; a range past the end is not clamped (bytes=10-1000 of 100 bytes announces
+// Content-Length 991); and a Range it cannot parse (bytes=5-2) is answered with a bare 416 before any
+// handler runs. So bodies are given to it as content providers *without* a length, which it streams
+// as they come, and this file sets Content-Length, Content-Range and the status itself. The remaining
+// interference is patched in two hooks:
 //  - a multi-range request makes httplib replace Content-Type with multipart/byteranges even though it
 //    then sends our single body; the post-routing hook puts the real type back;
 //  - its early 416 for an unparsable Range reaches the error hook, which serves the request as if
@@ -84,7 +87,9 @@ std::shared_ptr<OpenFile> OpenUnderRoot(const std::string& root, const std::stri
         *status = kForbidden;
         return nullptr;
     }
-    const int fd = ::open(text.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO someone left under the root must not hang the connection thread
+    // (it is refused below; reads of a regular file ignore the flag).
+    const int fd = ::open(text.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return nullptr;
     auto file = std::make_shared<OpenFile>(fd);
     // fstat of the open descriptor: size and validators describe the bytes we will read.
@@ -201,7 +206,8 @@ void FileServer::Wait() {
 }
 
 // Async-signal-safe: an atomic exchange, then httplib's stop(), which only swaps and closes the
-// listening socket. Called once, because httplib's stop() asserts that the socket is still open.
+// listening socket. Only the first call acts, so that a signal handler, the owner and the destructor
+// may all call it.
 void FileServer::Stop() {
     if (impl_->stop_called.exchange(true)) return;
     impl_->server.stop();

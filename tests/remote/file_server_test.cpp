@@ -308,6 +308,8 @@ TEST_F(FileServerTest, MissingFilesAndFoldersAre404) {
     EXPECT_EQ(Get("/nested/").status, 404);
     EXPECT_EQ(Get("/").status, 404);
     EXPECT_EQ(Get("/nested/deeper/small.bin/x").status, 404);
+    ASSERT_EQ(::mkfifo(dir_.File("fifo").c_str(), 0600), 0);
+    EXPECT_EQ(Get("/fifo").status, 404);  // and answered at once: opening it does not wait for a writer
     EXPECT_EQ(GetRange("/missing.bin", "bytes=0-1").status, 404);
     httplib::Result post = client_->Post("/big.bin", "x", "text/plain");
     ASSERT_TRUE(post);
