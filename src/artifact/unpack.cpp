@@ -81,17 +81,14 @@ Result<UnpackReport> Unpack(const Artifact& artifact, const std::string& out_dir
             report.bytes += data.size();
             return Status::Ok();
         };
+        // Chunk by chunk, tensors included: memory of one chunk, not of the largest tensor.
         for (const Segment& segment : file.segments) {
-            if (!segment.tensor.empty()) {
-                const TensorEntry& tensor = *artifact.FindTensor(segment.tensor);
-                TP_ASSIGN_OR_RETURN(const io::TensorData data, artifact.ReadTensor(tensor));
-                TP_RETURN_IF_ERROR(write(data));
-                artifact.Release(tensor);
-                continue;
-            }
-            for (uint32_t index : segment.chunks) {
+            const std::vector<uint32_t>& chunks =
+                segment.tensor.empty() ? segment.chunks : artifact.FindTensor(segment.tensor)->chunks;
+            for (uint32_t index : chunks) {
                 TP_ASSIGN_OR_RETURN(const io::TensorData data, artifact.ReadChunk(index));
                 TP_RETURN_IF_ERROR(write(data));
+                artifact.bytes().Release(manifest.chunks[index].offset, manifest.chunks[index].stored_size);
             }
         }
         out.close();
