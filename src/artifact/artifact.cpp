@@ -93,6 +93,7 @@ Result<io::TensorData> Artifact::ReadChunk(uint32_t index) const {
         if (kept && kept->size() == chunk.raw_size && HashBytes(manifest_.hash, kept->bytes()) == chunk.hash) {
             return std::move(*kept);
         }
+        if (kept) store_->Forget(manifest_.hash, chunk.hash);  // damaged where it was kept: read it again
     }
     const auto where = [&] {
         return origin() + ": chunk " + std::to_string(index) + " (" + ChunkOwner(index) + ", stored at " +

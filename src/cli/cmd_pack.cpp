@@ -20,7 +20,7 @@ struct PackArgs {
     std::string output;
     std::string sign_key;
     std::string hmac_key;
-    std::string hash = "blake2b-256";
+    std::string hash = "sha256";
     std::string chunk_size = "16MiB";
     int zstd_level = 3;
     size_t threads = 0;
@@ -33,7 +33,7 @@ Status RunPack(const PackArgs& args) {
     options.threads = args.threads;
     options.progress = !args.json;
     const std::optional<HashAlgorithm> hash = HashAlgorithmFromName(args.hash);
-    if (!hash) return Status::InvalidArgument("--hash must be blake2b-256 or sha256, not '" + args.hash + "'");
+    if (!hash) return Status::InvalidArgument("--hash must be sha256 or blake2b-256, not '" + args.hash + "'");
     options.hash = *hash;
     TP_ASSIGN_OR_RETURN(options.chunk_size, io::ParseByteSize(args.chunk_size));
     if (!args.sign_key.empty() && !args.hmac_key.empty()) {
@@ -103,7 +103,7 @@ void AddPackCommand(CLI::App& app, CliContext& ctx) {
     cmd->add_option("--sign", args->sign_key, "Sign with this Ed25519 secret key (from tenpak keygen)");
     cmd->add_option("--hmac-key", args->hmac_key, "Sign with HMAC-SHA256 using the secret in this file");
     cmd->add_option("--zstd-level", args->zstd_level, "zstd level for chunks, 0 for none (default 3)");
-    cmd->add_option("--hash", args->hash, "Chunk and manifest hash: blake2b-256 (default) or sha256");
+    cmd->add_option("--hash", args->hash, "Chunk and manifest hash: sha256 (default) or blake2b-256");
     cmd->add_option("--chunk-size", args->chunk_size, "Largest chunk, raw bytes (default 16MiB)");
     cmd->add_option("--threads", args->threads, "Threads for hashing and compression (default: all cores)");
     cmd->add_flag("--json", args->json, "Print a JSON summary for scripts");

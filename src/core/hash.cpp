@@ -1,5 +1,6 @@
 #include "tenpak/core/hash.h"
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <cstdlib>
@@ -8,8 +9,7 @@
 
 namespace tenpak {
 
-static_assert(sizeof(crypto_generichash_state) <= 512 && sizeof(crypto_hash_sha256_state) <= 512);
-static_assert(alignof(crypto_generichash_state) <= 64 && alignof(crypto_hash_sha256_state) <= 64);
+static_assert(sizeof(crypto_generichash_state) <= 512 && alignof(crypto_generichash_state) <= 64);
 
 void EnsureSodiumInitialised() {
     static std::once_flag once;
@@ -36,21 +36,27 @@ std::optional<HashAlgorithm> HashAlgorithmFromId(uint32_t id) {
 }
 
 Hasher::Hasher(HashAlgorithm algorithm) : algorithm_(algorithm) {
-    EnsureSodiumInitialised();
     if (algorithm_ == HashAlgorithm::kSha256) {
-        crypto_hash_sha256_init(reinterpret_cast<crypto_hash_sha256_state*>(state_.data()));
+        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+        if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) std::abort();  // out of memory
+        sha256_ = ctx;
     } else {
-        crypto_generichash_init(reinterpret_cast<crypto_generichash_state*>(state_.data()), nullptr, 0,
+        EnsureSodiumInitialised();
+        crypto_generichash_init(reinterpret_cast<crypto_generichash_state*>(blake2b_.data()), nullptr, 0,
                                 sizeof(Digest));
     }
+}
+
+Hasher::~Hasher() {
+    if (sha256_ != nullptr) EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(sha256_));
 }
 
 void Hasher::Update(std::span<const std::byte> data) {
     const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
     if (algorithm_ == HashAlgorithm::kSha256) {
-        crypto_hash_sha256_update(reinterpret_cast<crypto_hash_sha256_state*>(state_.data()), bytes, data.size());
+        EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(sha256_), bytes, data.size());
     } else {
-        crypto_generichash_update(reinterpret_cast<crypto_generichash_state*>(state_.data()), bytes, data.size());
+        crypto_generichash_update(reinterpret_cast<crypto_generichash_state*>(blake2b_.data()), bytes, data.size());
     }
 }
 
@@ -61,9 +67,10 @@ void Hasher::Update(std::string_view text) {
 Digest Hasher::Finish() {
     Digest digest{};
     if (algorithm_ == HashAlgorithm::kSha256) {
-        crypto_hash_sha256_final(reinterpret_cast<crypto_hash_sha256_state*>(state_.data()), digest.data());
+        unsigned int size = 0;
+        EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(sha256_), digest.data(), &size);
     } else {
-        crypto_generichash_final(reinterpret_cast<crypto_generichash_state*>(state_.data()), digest.data(),
+        crypto_generichash_final(reinterpret_cast<crypto_generichash_state*>(blake2b_.data()), digest.data(),
                                  digest.size());
     }
     return digest;

@@ -52,14 +52,6 @@ std::optional<io::TensorData> ChunkCache::Get(HashAlgorithm algorithm, const Dig
         return std::nullopt;
     }
     const std::span<const std::byte> bytes = (*file)->bytes();
-    if (HashBytes(algorithm, bytes) != hash) {
-        std::error_code ec;
-        fs::remove(path, ec);
-        std::lock_guard<std::mutex> lock(mutex_);
-        bytes_ -= std::min<uint64_t>(bytes_, bytes.size());
-        ++misses_;
-        return std::nullopt;
-    }
     ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);  // now: most recently used
     std::lock_guard<std::mutex> lock(mutex_);
     ++hits_;
@@ -78,6 +70,17 @@ void ChunkCache::Put(HashAlgorithm algorithm, const Digest& hash, std::span<cons
         bytes_ += raw.size();
     }
     EvictIfOver();
+}
+
+void ChunkCache::Forget(HashAlgorithm algorithm, const Digest& hash) const {
+    const std::string path = PathOf(algorithm, hash);
+    std::error_code ec;
+    const uint64_t size = fs::file_size(path, ec);
+    if (ec || !fs::remove(path, ec)) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    bytes_ -= std::min(bytes_, size);
+    --hits_;  // the lookup that found it did not give a usable chunk
+    ++misses_;
 }
 
 void ChunkCache::EvictIfOver() const {

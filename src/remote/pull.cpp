@@ -36,24 +36,40 @@ Status ForEachParallel(size_t n, size_t connections, const std::function<Status(
 
 namespace {
 
-// Checks a chunk's stored bytes the way the reader would: decompress, hash.
+// Checks a chunk's stored bytes the way the reader would (decompress, hash), without keeping the
+// raw bytes: they are decompressed a cache-sized block at a time and hashed while hot.
 Status CheckStoredChunk(const artifact::Artifact& a, uint32_t index, std::span<const std::byte> stored) {
     const artifact::ChunkEntry& chunk = a.manifest().chunks[index];
-    std::vector<std::byte> raw;
-    std::span<const std::byte> content = stored;
-    if (chunk.compression == artifact::Compression::kZstd) {
-        raw.resize(chunk.raw_size);
-        const size_t n = ZSTD_decompress(raw.data(), raw.size(), stored.data(), stored.size());
-        if (ZSTD_isError(n) || n != chunk.raw_size) {
-            return Status::Integrity(a.origin() + ": chunk " + std::to_string(index) + " (" + a.ChunkOwner(index) +
-                                     ") does not decompress: the server sent damaged bytes");
+    const auto damaged = [&](const char* what) {
+        return Status::Integrity(a.origin() + ": chunk " + std::to_string(index) + " (" + a.ChunkOwner(index) + ") " +
+                                 what + ": the server sent wrong bytes");
+    };
+    Hasher hasher(a.manifest().hash);
+    if (chunk.compression == artifact::Compression::kNone) {
+        hasher.Update(stored);
+    } else {
+        struct Stream {
+            ZSTD_DCtx* context = ZSTD_createDCtx();
+            std::vector<std::byte> block = std::vector<std::byte>(256 << 10);
+            ~Stream() { ZSTD_freeDCtx(context); }
+        };
+        thread_local Stream stream;
+        ZSTD_DCtx_reset(stream.context, ZSTD_reset_session_only);
+        ZSTD_inBuffer in{stored.data(), stored.size(), 0};
+        uint64_t produced = 0;
+        size_t status = 1;
+        while (status != 0) {
+            ZSTD_outBuffer out{stream.block.data(), stream.block.size(), 0};
+            status = ZSTD_decompressStream(stream.context, &out, &in);
+            if (ZSTD_isError(status)) return damaged("does not decompress");
+            produced += out.pos;
+            if (produced > chunk.raw_size) return damaged("decompresses to more than its size");
+            hasher.Update(std::span<const std::byte>(stream.block.data(), out.pos));
+            if (status != 0 && in.pos == in.size && out.pos < out.size) return damaged("is cut short");
         }
-        content = raw;
+        if (produced != chunk.raw_size || in.pos != in.size) return damaged("does not decompress to its size");
     }
-    if (HashBytes(a.manifest().hash, content) != chunk.hash) {
-        return Status::Integrity(a.origin() + ": chunk " + std::to_string(index) + " (" + a.ChunkOwner(index) +
-                                 ") does not match its hash: the server sent wrong bytes");
-    }
+    if (hasher.Finish() != chunk.hash) return damaged("does not match its hash");
     return Status::Ok();
 }
 

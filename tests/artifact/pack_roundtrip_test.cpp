@@ -146,11 +146,11 @@ TEST(PackRoundTripTest, UncompressedChunksAreMappedAndStillChecked) {
     artifact::PackOptions options = QuietOptions();
     options.zstd_level = 0;
     options.chunk_size = 4096;
-    options.hash = HashAlgorithm::kSha256;
+    options.hash = HashAlgorithm::kBlake2b256;  // the other algorithm than the default
     PackOrDie(kBundled, dir.File("m.tnpk"), options);
     const auto packed = OpenOrDie(dir.File("m.tnpk"));
     ASSERT_NE(packed, nullptr);
-    EXPECT_EQ(packed->manifest().hash, HashAlgorithm::kSha256);
+    EXPECT_EQ(packed->manifest().hash, HashAlgorithm::kBlake2b256);
     for (const artifact::ChunkEntry& chunk : packed->manifest().chunks) {
         EXPECT_EQ(chunk.compression, artifact::Compression::kNone);
     }

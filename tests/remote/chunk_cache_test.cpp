@@ -38,13 +38,46 @@ TEST(ChunkCacheTest, KeepsChunksByHashAndDropsDamagedOnes) {
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(got->data()), got->size()), a);
     EXPECT_EQ((*cache)->hits(), 1u);
     EXPECT_EQ((*cache)->bytes(), a.size());
-    // Damage the file on disk: the next lookup removes it and misses.
+    // Forget drops a chunk (what an artifact does with bytes that do not match their hash).
     const std::string hex = ToHex(HashOf(a));
     const std::string path = dir.File("c/blake2b-256/" + hex.substr(0, 2) + "/" + hex);
     ASSERT_TRUE(fs::exists(path));
-    testing::WriteFile(path, "chunk A bytes");
-    EXPECT_FALSE((*cache)->Get(HashAlgorithm::kBlake2b256, HashOf(a)).has_value());
+    (*cache)->Forget(HashAlgorithm::kBlake2b256, HashOf(a));
     EXPECT_FALSE(fs::exists(path));
+    EXPECT_EQ((*cache)->bytes(), 0u);
+}
+
+TEST(ChunkCacheTest, AChunkDamagedOnDiskIsFetchedAgainAndReplaced) {
+    TempDir dir;
+    artifact::PackOptions options;
+    options.progress = false;
+    options.chunk_size = 4096;
+    Result<artifact::PackInput> input = artifact::DescribePackInput(testing::SourcePath("models/stories260K"));
+    ASSERT_TRUE(input.ok());
+    ASSERT_TRUE(artifact::Pack(*input, dir.File("m.tnpk"), options).ok());
+    testing::FaultServer server(testing::ReadFile(dir.File("m.tnpk")));
+    remote::PullOptions pull;
+    pull.progress = false;
+    pull.remote.cache_dir = dir.File("cache");
+    ASSERT_TRUE(remote::PullArtifact(server.url(), dir.File("o1"), pull).ok());
+    // Damage every cached chunk on disk.
+    size_t damaged = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(dir.File("cache"))) {
+        if (!entry.is_regular_file() || entry.file_size() == 0) continue;
+        std::string bytes = testing::ReadFile(entry.path().string());
+        bytes[0] ^= 1;
+        testing::WriteFile(entry.path().string(), bytes);
+        ++damaged;
+    }
+    ASSERT_GT(damaged, 0u);
+    Result<remote::PullReport> again = remote::PullArtifact(server.url(), dir.File("o2"), pull);
+    ASSERT_TRUE(again.ok()) << again.status().message();
+    EXPECT_EQ(again->chunks_from_cache, 0u);  // none usable: all fetched again
+    EXPECT_TRUE(testing::ReadFile(dir.File("o2/model.safetensors")) ==
+                testing::ReadFile(testing::SourcePath("models/stories260K/model.safetensors")));
+    Result<remote::PullReport> third = remote::PullArtifact(server.url(), dir.File("o3"), pull);
+    ASSERT_TRUE(third.ok());
+    EXPECT_EQ(third->chunks_from_cache, third->chunks);  // replaced by good copies
 }
 
 TEST(ChunkCacheTest, EvictsTheLeastRecentlyUsedBeyondItsLimit) {

@@ -22,11 +22,13 @@ namespace tenpak::artifact {
 class ChunkStore {
 public:
     virtual ~ChunkStore() = default;
-    // The raw bytes of the chunk with this hash, or nullopt. Returned bytes must hash to `hash`
-    // (the artifact checks again anyway).
+    // The bytes kept for this hash, or nullopt. The store need not check them: the artifact does,
+    // and calls Forget() for bytes that do not match (damaged on disk).
     virtual std::optional<io::TensorData> Get(HashAlgorithm algorithm, const Digest& hash) const = 0;
     // Keeps a chunk whose raw bytes were checked against `hash`. Failing to keep it is not an error.
     virtual void Put(HashAlgorithm algorithm, const Digest& hash, std::span<const std::byte> raw) const = 0;
+    // Drops what is kept for this hash.
+    virtual void Forget(HashAlgorithm algorithm, const Digest& hash) const = 0;
 };
 
 // Thread safety: immutable after Open; reads may run concurrently.

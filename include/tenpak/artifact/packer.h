@@ -47,7 +47,8 @@ Result<PackInput> DescribePackInput(const std::string& path);
 struct PackOptions {
     int zstd_level = 3;
     uint64_t chunk_size = kDefaultChunkSize;
-    HashAlgorithm hash = HashAlgorithm::kBlake2b256;
+    // SHA-256 runs on the CPU's SHA instructions (x86 SHA-NI, ARMv8): faster than BLAKE2b there.
+    HashAlgorithm hash = HashAlgorithm::kSha256;
     std::optional<SigningKey> signing_key;
     size_t threads = 0;  // 0: every core
     bool progress = true;

@@ -1,5 +1,6 @@
-// Content hashes (BLAKE2b-256 and SHA-256, by libsodium) and hex text for them. Used to address
-// artifact chunks and to name artifacts by their manifest.
+// Content hashes (BLAKE2b-256 by libsodium, SHA-256 by OpenSSL, which uses the CPU's SHA
+// instructions where there are some: about 5x libsodium's portable SHA-256) and hex text for them.
+// Used to address artifact chunks, to name artifacts by their manifest, and to check downloads.
 #pragma once
 
 #include <array>
@@ -26,14 +27,18 @@ std::optional<HashAlgorithm> HashAlgorithmFromId(uint32_t id);
 class Hasher {
 public:
     explicit Hasher(HashAlgorithm algorithm);
+    ~Hasher();
+    Hasher(const Hasher&) = delete;
+    Hasher& operator=(const Hasher&) = delete;
     void Update(std::span<const std::byte> data);
     void Update(std::string_view text);
     Digest Finish();
 
 private:
     HashAlgorithm algorithm_;
-    // Big enough for either libsodium state (crypto_generichash_state is 384 bytes, aligned 64).
-    alignas(64) std::array<unsigned char, 512> state_{};
+    void* sha256_ = nullptr;  // OpenSSL's EVP_MD_CTX, for SHA-256
+    // libsodium's BLAKE2b state (crypto_generichash_state: 384 bytes, aligned 64).
+    alignas(64) std::array<unsigned char, 512> blake2b_{};
 };
 
 Digest HashBytes(HashAlgorithm algorithm, std::span<const std::byte> data);

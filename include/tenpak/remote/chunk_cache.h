@@ -24,10 +24,11 @@ public:
     // $XDG_CACHE_HOME/tenpak/chunks, else ~/.cache/tenpak/chunks.
     static std::string DefaultDir();
 
-    // A hit refreshes the chunk's place in the LRU order (its mtime). A file that does not hash
-    // to its name (damaged on disk) is removed and reported as a miss.
+    // A hit refreshes the chunk's place in the LRU order (its mtime). The bytes are not hashed here:
+    // the artifact reading them does, and Forget()s a damaged file.
     std::optional<io::TensorData> Get(HashAlgorithm algorithm, const Digest& hash) const override;
     void Put(HashAlgorithm algorithm, const Digest& hash, std::span<const std::byte> raw) const override;
+    void Forget(HashAlgorithm algorithm, const Digest& hash) const override;
 
     const std::string& dir() const { return dir_; }
     uint64_t bytes() const;
