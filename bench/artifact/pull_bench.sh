@@ -32,18 +32,20 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || bench_die "nginx is not
 command -v curl >/dev/null || bench_die "curl is not installed (scripts/install-deps.sh)"
 bench_make_workdir tenpak-pull-bench
 bench_require_free_kb "$work" $((5 * 1024 * 1024))
-chmod 755 "$work"
 
 bench_say "writing an F16 model (${shape[*]}) and packing it ..."
 "$make_model" "$work/src" "${shape[@]}" --dtype f16 --seed 1 --json >/dev/null
 mkdir -p "$work/www"
 "$tenpak" pack "$work/src" -o "$work/www/m.tnpk" --json >"$work/pack.json"
-chmod 755 "$work/www" && chmod 644 "$work/www/m.tnpk"
 bytes=$(stat -c %s "$work/www/m.tnpk")
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$work/nginx"
+# Started by root, nginx's workers would run as nobody, who cannot reach a private temporary folder.
+nginx_user=""
+if [ "$(id -u)" -eq 0 ]; then nginx_user="user root;"; fi
 cat >"$work/nginx/nginx.conf" <<CONF
+$nginx_user
 worker_processes 2;
 daemon off;
 pid $work/nginx/nginx.pid;

@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,10 +48,11 @@ public:
     Nginx(const TempDir& dir, const std::string& root, const std::string& probe) : port_(FreePort()) {
         const std::string prefix = dir.File("nginx");
         fs::create_directories(prefix);
-        // Workers may run as another user (nobody): let them read the served files.
-        for (fs::path p = root; p.has_relative_path() && p != "/tmp"; p = p.parent_path()) ::chmod(p.c_str(), 0755);
+        // Started by root, nginx runs its workers as `nobody`, who may not reach a private temporary
+        // folder: keep them root then (for any other user the directive is ignored).
+        const std::string user = ::geteuid() == 0 ? "user root;\n" : "";
         testing::WriteFile(prefix + "/nginx.conf",
-                           "worker_processes 1;\ndaemon off;\npid " + prefix + "/nginx.pid;\nerror_log " + prefix +
+                           user + "worker_processes 1;\ndaemon off;\npid " + prefix + "/nginx.pid;\nerror_log " + prefix +
                                "/error.log;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n"
                                "  client_body_temp_path " + prefix + "/body;\n  proxy_temp_path " + prefix +
                                "/proxy;\n  fastcgi_temp_path " + prefix + "/fastcgi;\n  uwsgi_temp_path " + prefix +
