@@ -66,6 +66,8 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 s = r["layer_seconds"]
 print("%.1f %.1f" % (sum(s) / len(s), r["seconds"]))' "$work/report.json")
+        # Each result as soon as it is known: a run of hours should not lose its figures to a later failure.
+        bench_say "$method, $layers layers: peak RSS ${rss_mb[$key]} MB, ${per_block[$key]} s per block, ${total_s[$key]} s in all"
         rm -rf "$work/out"
     done
     rm -rf "$src"
