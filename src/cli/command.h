@@ -27,6 +27,7 @@ void AddVerifyCommand(CLI::App& app, CliContext& ctx);
 void AddKeygenCommand(CLI::App& app, CliContext& ctx);
 void AddPullCommand(CLI::App& app, CliContext& ctx);
 void AddStreamCommand(CLI::App& app, CliContext& ctx);
+void AddDeltaCommand(CLI::App& app, CliContext& ctx);
 void AddServeArtifactsCommand(CLI::App& app, CliContext& ctx);
 
 // 0 for OK, 2 for bad usage or input (kInvalidArgument, kNotFound, kCorruption, kUnsupported,

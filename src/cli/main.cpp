@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
         tenpak::cli::AddKeygenCommand(app, ctx);
         tenpak::cli::AddPullCommand(app, ctx);
         tenpak::cli::AddStreamCommand(app, ctx);
+        tenpak::cli::AddDeltaCommand(app, ctx);
         tenpak::cli::AddServeArtifactsCommand(app, ctx);
         try {
             app.parse(argc, argv);

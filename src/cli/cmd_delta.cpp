@@ -1,0 +1,127 @@
+// tenpak delta FINETUNED --base BASE -o OUT.tnpk [--lossless] and tenpak delta apply DELTA --base BASE
+// -o OUT: fine-tunes stored as deltas against their base model.
+#include <chrono>
+#include <cstdio>
+
+#include "cli/command.h"
+#include "cli/output.h"
+#include "tenpak/core/progress.h"
+#include "tenpak/delta/delta.h"
+
+namespace tenpak::cli {
+namespace {
+
+struct DeltaArgs {
+    std::string fine;
+    std::string base;
+    std::string output;
+    bool lossless = true;
+    int zstd_level = 3;
+    size_t threads = 0;
+    bool force = false;
+    bool json = false;
+};
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+Status RunDelta(const DeltaArgs& args) {
+    delta::DeltaOptions options;
+    options.pack.zstd_level = args.zstd_level;
+    options.pack.threads = args.threads;
+    options.pack.progress = !args.json;
+    const auto start = std::chrono::steady_clock::now();
+    TP_ASSIGN_OR_RETURN(const delta::DeltaReport report,
+                        delta::WriteLosslessDelta(args.fine, args.base, args.output, options));
+    const double seconds = SecondsSince(start);
+    const double ratio =
+        report.delta_bytes == 0 ? 0.0 : static_cast<double>(report.fine_bytes) / static_cast<double>(report.delta_bytes);
+    if (args.json) {
+        PrintJson({{"finetuned", args.fine},
+                   {"base", args.base},
+                   {"output", args.output},
+                   {"mode", "lossless"},
+                   {"id", report.id},
+                   {"finetuned_bytes", report.fine_bytes},
+                   {"delta_bytes", report.delta_bytes},
+                   {"compression_ratio", ratio},
+                   {"identical_tensors", report.identical},
+                   {"differenced_tensors", report.differenced},
+                   {"whole_tensors", report.whole},
+                   {"added", report.added},
+                   {"removed", report.removed},
+                   {"seconds", seconds}});
+        return Status::Ok();
+    }
+    std::printf("delta of %s against %s -> %s (lossless)\n", args.fine.c_str(), args.base.c_str(), args.output.c_str());
+    char line[96];
+    std::snprintf(line, sizeof line, " (ratio %.2f), %.2f s", ratio, seconds);
+    PrintField("size", FormatBytes(report.fine_bytes) + " -> " + FormatBytes(report.delta_bytes) + line);
+    PrintField("tensors", WithThousands(report.identical) + " identical to the base, " +
+                              WithThousands(report.differenced) + " as differences, " + WithThousands(report.whole) +
+                              " whole");
+    for (const std::string& name : report.added) PrintField("added", name);
+    for (const std::string& name : report.removed) PrintField("removed", name);
+    return Status::Ok();
+}
+
+Status RunApply(const DeltaArgs& args) {
+    delta::ApplyOptions options;
+    options.overwrite = args.force;
+    options.progress = !args.json;
+    const auto start = std::chrono::steady_clock::now();
+    TP_ASSIGN_OR_RETURN(const delta::ApplyReport report, delta::ApplyDelta(args.fine, args.base, args.output, options));
+    const double seconds = SecondsSince(start);
+    if (args.json) {
+        PrintJson({{"delta", args.fine},
+                   {"base", args.base},
+                   {"output", args.output},
+                   {"files", report.files},
+                   {"bytes", report.bytes},
+                   {"base_tensors_checked", report.base_tensors_checked},
+                   {"seconds", seconds}});
+        return Status::Ok();
+    }
+    std::printf("applied %s to %s -> %s: %llu files, %s, %.2f s (%llu base tensors checked)\n", args.fine.c_str(),
+                args.base.c_str(), args.output.c_str(), static_cast<unsigned long long>(report.files),
+                FormatBytes(report.bytes).c_str(), seconds, static_cast<unsigned long long>(report.base_tensors_checked));
+    return Status::Ok();
+}
+
+}  // namespace
+
+void AddDeltaCommand(CLI::App& app, CliContext& ctx) {
+    auto args = std::make_shared<DeltaArgs>();
+    CLI::App* cmd = app.add_subcommand("delta", "Store a fine-tune as a delta against its base model, or apply one");
+    cmd->add_option("FINETUNED", args->fine, "The fine-tuned model (HF folder)");
+    // Not ->required(): CLI11 would then ask for them on `delta apply` too, which has its own.
+    cmd->add_option("--base", args->base, "The base model it was fine-tuned from (required)");
+    cmd->add_option("-o,--output", args->output, "The delta .tnpk to write (required)");
+    cmd->add_flag("--lossless", args->lossless, "Bit-exact reconstruction (the default and, for now, the only mode)");
+    cmd->add_option("--zstd-level", args->zstd_level, "zstd level of the delta's chunks (default 3)");
+    cmd->add_option("--threads", args->threads, "Threads for hashing and compression (default: all cores)");
+    cmd->add_flag("--json", args->json, "Print a JSON summary for scripts");
+
+    auto apply_args = std::make_shared<DeltaArgs>();
+    CLI::App* apply = cmd->add_subcommand("apply", "Rebuild a fine-tune from its delta and its base");
+    apply->add_option("DELTA", apply_args->fine, "The delta .tnpk")->required();
+    apply->add_option("--base", apply_args->base, "The base model the delta was made against")->required();
+    apply->add_option("-o,--output", apply_args->output, "Output folder")->required();
+    apply->add_flag("--force", apply_args->force, "Replace an existing non-empty output folder");
+    apply->add_flag("--json", apply_args->json, "Print a JSON summary for scripts");
+    apply->callback([&ctx, apply_args]() { ctx.action = [apply_args]() { return RunApply(*apply_args); }; });
+    cmd->callback([&ctx, cmd, args]() {
+        if (cmd->get_subcommands().empty()) {
+            ctx.action = [args]() {
+                if (args->fine.empty() || args->base.empty() || args->output.empty()) {
+                    return Status::InvalidArgument("usage: tenpak delta FINETUNED --base BASE -o OUT.tnpk, or tenpak "
+                                                   "delta apply DELTA --base BASE -o OUT");
+                }
+                return RunDelta(*args);
+            };
+        }
+    });
+}
+
+}  // namespace tenpak::cli

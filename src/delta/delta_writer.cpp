@@ -1,0 +1,137 @@
+// WriteLosslessDelta: the fine-tune's files, cut like `tenpak pack` cuts them, with each tensor stored
+// as a reference, a byte-plane difference, or whole.
+#include <zstd.h>
+
+#include <algorithm>
+#include <map>
+
+#include "delta_format.h"
+#include "tenpak/delta/byte_planes.h"
+#include "tenpak/delta/delta.h"
+
+namespace tenpak::delta {
+namespace {
+
+struct BaseTensor {
+    io::TensorInfo info;
+    std::span<const std::byte> bytes;
+};
+
+// Where every tensor of the base lies in its mapped files.
+std::map<std::string, BaseTensor, std::less<>> IndexBase(const artifact::PackInput& base) {
+    std::map<std::string, BaseTensor, std::less<>> index;
+    std::map<std::string_view, const io::TensorInfo*> infos;
+    for (const io::TensorInfo& info : base.tensors) infos.emplace(info.name, &info);
+    for (const artifact::InputFile& file : base.files) {
+        for (const artifact::InputPiece& piece : file.pieces) {
+            if (piece.tensor.empty()) continue;
+            index[piece.tensor] = {*infos.at(piece.tensor), file.file->bytes().subspan(piece.offset, piece.size)};
+        }
+    }
+    return index;
+}
+
+// Which difference compresses better, judged on the first MiB of both (zstd level 1).
+Difference ChooseDifference(std::span<const std::byte> base, std::span<const std::byte> fine, size_t word) {
+    const size_t sample = std::min<size_t>(fine.size(), (1u << 20) / word * word);
+    std::vector<std::byte> diff(sample), planes(sample), frame(ZSTD_compressBound(sample));
+    size_t best_size = SIZE_MAX;
+    Difference best = Difference::kXor;
+    for (Difference kind : {Difference::kXor, Difference::kSubtract}) {
+        Diff(base.first(sample), fine.first(sample), word, kind, diff);
+        SplitPlanes(diff, word, planes);
+        const size_t n = ZSTD_compress(frame.data(), frame.size(), planes.data(), planes.size(), 1);
+        if (!ZSTD_isError(n) && n < best_size) {
+            best_size = n;
+            best = kind;
+        }
+    }
+    return best;
+}
+
+// The word a dtype's differences are taken in: its element size for plain types, bytes for blocks.
+size_t WordSize(DType dtype) {
+    const DTypeTraits& traits = Traits(dtype);
+    if (traits.block_elems != 1) return 1;
+    return traits.block_bytes == 8 || traits.block_bytes == 4 || traits.block_bytes == 2 ? traits.block_bytes : 1;
+}
+
+}  // namespace
+
+Result<DeltaReport> WriteLosslessDelta(const std::string& fine, const std::string& base, const std::string& out,
+                                       const DeltaOptions& options) {
+    TP_ASSIGN_OR_RETURN(const artifact::PackInput fine_input, artifact::DescribePackInput(fine));
+    TP_ASSIGN_OR_RETURN(const artifact::PackInput base_input, artifact::DescribePackInput(base));
+    const std::map<std::string, BaseTensor, std::less<>> base_tensors = IndexBase(base_input);
+    std::map<std::string_view, const io::TensorInfo*> fine_infos;
+    for (const io::TensorInfo& info : fine_input.tensors) fine_infos.emplace(info.name, &info);
+
+    uint64_t total = 0;
+    for (const artifact::InputFile& file : fine_input.files) total += file.file->size();
+    TP_ASSIGN_OR_RETURN(std::unique_ptr<artifact::ArtifactWriter> writer,
+                        artifact::ArtifactWriter::Create(out, options.pack, std::string(kDeltaSource),
+                                                         options.pack.progress ? total : 0));
+    DeltaReport report;
+    report.fine_bytes = total;
+    nlohmann::json tensors = nlohmann::json::object();
+    std::vector<std::byte> diff, planes;
+    for (const artifact::InputFile& file : fine_input.files) {
+        TP_RETURN_IF_ERROR(writer->BeginFile(file.name));
+        for (const artifact::InputPiece& piece : file.pieces) {
+            const std::span<const std::byte> bytes = file.file->bytes().subspan(piece.offset, piece.size);
+            if (piece.tensor.empty()) {
+                TP_RETURN_IF_ERROR(writer->AddBytes(bytes));
+                continue;
+            }
+            const io::TensorInfo& info = *fine_infos.at(piece.tensor);
+            TensorDelta entry;
+            entry.info = info;
+            entry.hash = HashBytes(options.pack.hash, bytes);
+            std::span<const std::byte> stored = bytes;
+            const auto found = base_tensors.find(info.name);
+            const bool comparable =
+                found != base_tensors.end() && found->second.info.dtype == info.dtype && found->second.info.shape == info.shape;
+            if (found == base_tensors.end()) report.added.push_back(info.name);
+            if (comparable && std::equal(bytes.begin(), bytes.end(), found->second.bytes.begin())) {
+                entry.mode = Mode::kReference;
+                entry.base_hash = entry.hash;
+                stored = {};
+                ++report.identical;
+            } else if (comparable) {
+                entry.mode = Mode::kDifference;
+                entry.word = WordSize(info.dtype);
+                entry.difference = ChooseDifference(found->second.bytes, bytes, entry.word);
+                entry.base_hash = HashBytes(options.pack.hash, found->second.bytes);
+                diff.resize(bytes.size());
+                planes.resize(bytes.size());
+                Diff(found->second.bytes, bytes, entry.word, entry.difference, diff);
+                SplitPlanes(diff, entry.word, planes);
+                stored = planes;
+                ++report.differenced;
+            } else {
+                entry.mode = Mode::kWhole;
+                ++report.whole;
+            }
+            io::TensorInfo encoded{info.name, DType::kU8, {static_cast<int64_t>(stored.size())}, stored.size()};
+            TP_RETURN_IF_ERROR(writer->AddTensor(encoded, stored));
+            tensors[info.name] = TensorDeltaToJson(entry, options.pack.hash);
+            file.file->Release(piece.offset, piece.size);
+        }
+        TP_RETURN_IF_ERROR(writer->EndFile());
+    }
+    for (const auto& [name, tensor] : base_tensors) {
+        if (!fine_infos.contains(name)) report.removed.push_back(name);
+    }
+    writer->SetManifestExtra(std::string(kDeltaKey), {{"version", 1},
+                                                      {"mode", "lossless"},
+                                                      {"base", {{"origin", base}, {"source", base_input.source}}},
+                                                      {"tensors", std::move(tensors)},
+                                                      {"added", report.added},
+                                                      {"removed", report.removed}});
+    TP_ASSIGN_OR_RETURN(const artifact::PackReport packed, writer->Finish());
+    report.id = packed.id;
+    report.delta_bytes = packed.stored_bytes;
+    return report;
+}
+
+}  // namespace tenpak::delta
