@@ -1,7 +1,6 @@
 #include "tenpak/remote/hub_download.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -159,17 +158,13 @@ private:
             return Status::Unsupported(Url(file) + ": the download broke off and the server cannot resume it; run the pull again");
         };
         TP_ASSIGN_OR_RETURN(const uint64_t bytes, client_.Download(Url(file), sink, restart));
-        const bool lfs_sha = blob.size() == 64 && DigestFromHex(blob).has_value();
-        if (lfs_sha && ToHex(sha.Finish()) != Lower(blob)) {
+        // An LFS file's ETag is its SHA-256 in hex (either case); other ETags are opaque.
+        const std::optional<Digest> lfs_sha = DigestFromHex(blob);
+        if (lfs_sha && sha.Finish() != *lfs_sha) {
             return Status::Integrity(Url(file) + ": the downloaded bytes do not match their SHA-256 ETag " + blob);
         }
         report_.bytes_downloaded += bytes;
         return file_out.Commit();
-    }
-
-    static std::string Lower(std::string text) {
-        for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return text;
     }
 
     const HubDownloadOptions& options_;
