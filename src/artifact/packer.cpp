@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "tenpak/artifact/manifest.h"
 #include "tenpak/core/progress.h"
@@ -126,6 +127,9 @@ struct ArtifactWriter::Impl {
     std::vector<ZSTD_CCtx*> contexts;
     std::map<Digest, uint32_t> by_hash;
     Manifest manifest;
+    // Names already taken (the manifest's lists are searched linearly; a model has thousands of tensors).
+    std::set<std::string, std::less<>> file_names;
+    std::set<std::string, std::less<>> tensor_names;
     PackReport report;
     std::optional<FileEntry> file;
     std::optional<Progress> progress;
@@ -154,7 +158,7 @@ Result<std::unique_ptr<ArtifactWriter>> ArtifactWriter::Create(const std::string
 Status ArtifactWriter::BeginFile(const std::string& name) {
     if (impl_->file) return Status::Internal("BeginFile('" + name + "') before EndFile");
     if (!IsSafeRelativePath(name)) return Status::InvalidArgument("'" + name + "' is not a safe relative file name");
-    if (impl_->manifest.FindFile(name) != nullptr) return Status::InvalidArgument("file '" + name + "' added twice");
+    if (!impl_->file_names.insert(name).second) return Status::InvalidArgument("file '" + name + "' added twice");
     impl_->file.emplace();
     impl_->file->name = name;
     if (impl_->progress) impl_->progress->SetDetail(name);
@@ -177,7 +181,7 @@ Status ArtifactWriter::AddTensor(const io::TensorInfo& info, std::span<const std
         return Status::Internal("tensor '" + info.name + "': " + std::to_string(bytes.size()) + " bytes given for " +
                                 std::to_string(info.nbytes));
     }
-    if (impl_->manifest.FindTensor(info.name) != nullptr) {
+    if (!impl_->tensor_names.insert(info.name).second) {
         return Status::InvalidArgument("tensor '" + info.name + "' added twice; an artifact's tensor names must be unique");
     }
     TensorEntry tensor;
