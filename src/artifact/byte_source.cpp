@@ -7,17 +7,15 @@ Result<std::shared_ptr<const MappedByteSource>> MappedByteSource::Open(const std
     return std::shared_ptr<const MappedByteSource>(new MappedByteSource(std::move(file)));
 }
 
-namespace {
-
-Status PastTheEnd(const std::string& origin, uint64_t offset, uint64_t size, uint64_t total) {
-    return Status::Corruption(origin + ": read of " + std::to_string(size) + " bytes at " + std::to_string(offset) +
+Status ByteSource::CheckRange(uint64_t offset, uint64_t size) const {
+    const uint64_t total = this->size();
+    if (offset <= total && size <= total - offset) return Status::Ok();
+    return Status::Corruption(origin() + ": read of " + std::to_string(size) + " bytes at " + std::to_string(offset) +
                               " is past the end (" + std::to_string(total) + " bytes)");
 }
 
-}  // namespace
-
 Result<io::TensorData> MappedByteSource::ReadAt(uint64_t offset, uint64_t size) const {
-    if (offset > file_->size() || size > file_->size() - offset) return PastTheEnd(file_->path(), offset, size, file_->size());
+    TP_RETURN_IF_ERROR(CheckRange(offset, size));
     return io::TensorData::View(file_->bytes().subspan(offset, size), file_);
 }
 
@@ -25,7 +23,7 @@ MemoryByteSource::MemoryByteSource(std::vector<std::byte> bytes, std::string ori
     : bytes_(std::make_shared<const std::vector<std::byte>>(std::move(bytes))), origin_(std::move(origin)) {}
 
 Result<io::TensorData> MemoryByteSource::ReadAt(uint64_t offset, uint64_t size) const {
-    if (offset > bytes_->size() || size > bytes_->size() - offset) return PastTheEnd(origin_, offset, size, bytes_->size());
+    TP_RETURN_IF_ERROR(CheckRange(offset, size));
     return io::TensorData::View(std::span<const std::byte>(*bytes_).subspan(offset, size), bytes_);
 }
 

@@ -75,10 +75,7 @@ Status HttpByteSource::DownloadWhole() const {
 }
 
 Result<io::TensorData> HttpByteSource::ReadAt(uint64_t offset, uint64_t size) const {
-    if (offset > size_ || size > size_ - offset) {
-        return Status::Corruption(url_ + ": read of " + std::to_string(size) + " bytes at " + std::to_string(offset) +
-                                  " is past the end (" + std::to_string(size_) + " bytes)");
-    }
+    TP_RETURN_IF_ERROR(CheckRange(offset, size));
     {
         std::lock_guard<std::mutex> lock(fallback_mutex_);
         if (whole_) return whole_->ReadAt(offset, size);

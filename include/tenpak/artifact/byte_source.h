@@ -27,6 +27,10 @@ public:
         (void)offset;
         (void)size;
     }
+
+protected:
+    // kCorruption naming origin() when [offset, offset + size) does not lie within size(): for ReadAt.
+    Status CheckRange(uint64_t offset, uint64_t size) const;
 };
 
 class MappedByteSource final : public ByteSource {
