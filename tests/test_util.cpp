@@ -35,6 +35,10 @@ std::string SourcePath(const std::string& relative) {
     return std::string(TENPAK_SOURCE_DIR) + "/" + relative;
 }
 
+std::string BundledModel() {
+    return SourcePath("models/stories260K");
+}
+
 std::string ReadFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read " + path);

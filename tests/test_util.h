@@ -26,6 +26,8 @@ private:
 std::string SharedData(const std::string& relative);
 // <source dir>/<relative>: the bundled model under models/, fixtures under tests/data/.
 std::string SourcePath(const std::string& relative);
+// The bundled model's folder (models/stories260K: Llama, safetensors, tokenizer.json).
+std::string BundledModel();
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& bytes);

@@ -22,7 +22,7 @@ using testing::QuietOptions;
 using testing::ReadFile;
 using testing::TempDir;
 
-const std::string kBundled = testing::SourcePath("models/stories260K");
+const std::string kBundled = testing::BundledModel();
 
 void ExpectSameFolders(const std::string& a, const std::string& b) {
     std::set<std::string> names_a, names_b;

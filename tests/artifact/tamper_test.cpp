@@ -17,7 +17,7 @@ using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
 
-const std::string kBundled = testing::SourcePath("models/stories260K");
+const std::string kBundled = testing::BundledModel();
 
 // Opens and verifies `bytes` written to a file; the first error, or OK.
 Status OpenAndVerify(const TempDir& dir, const std::string& bytes, const artifact::TrustPolicy& policy = {}) {

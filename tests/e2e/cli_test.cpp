@@ -14,7 +14,7 @@ namespace {
 using testing::RunTenpak;
 using testing::TempDir;
 
-const std::string kBundled = testing::SourcePath("models/stories260K");
+const std::string kBundled = testing::BundledModel();
 
 TEST(CliTest, InspectReportsTheTrueParameterCount) {
     const testing::CommandResult r = RunTenpak({"inspect", kBundled, "--json"});

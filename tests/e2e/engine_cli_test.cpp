@@ -16,7 +16,7 @@ using testing::RunTenpak;
 using testing::SampleText;
 using testing::TempDir;
 
-const std::string kBundled = testing::SourcePath("models/stories260K");
+const std::string kBundled = testing::BundledModel();
 
 TEST(EngineCliTest, EvalReportsEveryJsonKey) {
     TempDir dir;

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 using testing::RunTenpak;
 using testing::TempDir;
 
-const std::string kBundled = testing::SourcePath("models/stories260K");
+const std::string kBundled = testing::BundledModel();
 
 TEST(QuantizeCliTest, PresetJsonReportsSizesAndKeptLayers) {
     TempDir dir;

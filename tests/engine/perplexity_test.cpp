@@ -38,7 +38,7 @@ class SlowLlamaCppReferenceTest : public ::testing::TestWithParam<Reference> {};
 
 TEST_P(SlowLlamaCppReferenceTest, AgreesWithin0Point2Percent) {
     const Reference ref = GetParam();
-    const std::string path = ref.file == "hf" ? testing::SourcePath("models/stories260K")
+    const std::string path = ref.file == "hf" ? testing::BundledModel()
                                               : testing::SharedData("stories260K/gguf/" + ref.file);
     Loaded l = Load(path, 256);
     PerplexityOptions options;
@@ -96,7 +96,7 @@ TEST(SlowPerplexityTest, FormatsAgreeOnOtherWindowsAndTexts) {
     const std::string text = Text("tinystories_train_head.txt");
     std::vector<double> ppls;
     for (const std::string& path :
-         {testing::SourcePath("models/stories260K"), testing::SharedData("stories260K/stories260K.bin"),
+         {testing::BundledModel(), testing::SharedData("stories260K/stories260K.bin"),
           testing::SharedData("stories260K/gguf/stories260K-f32.gguf")}) {
         for (int64_t ctx : {64, 128}) {
             Loaded l = Load(path, 512);
@@ -113,7 +113,7 @@ TEST(SlowPerplexityTest, FormatsAgreeOnOtherWindowsAndTexts) {
 
 TEST(PerplexityTest, MatchesReferenceForwardPass) {
     // Two windows scored with the double-precision reference forward pass, against the engine.
-    Loaded l = Load(testing::SourcePath("models/stories260K"), 64);
+    Loaded l = Load(testing::BundledModel(), 64);
     std::vector<int32_t> tokens = l.tokenizer->Encode(Text("tinystories_train_head.txt").substr(0, 2000), true);
     tokens.resize(128);
     PerplexityOptions options;
@@ -139,7 +139,7 @@ TEST(PerplexityTest, MatchesReferenceForwardPass) {
 }
 
 TEST(PerplexityTest, TextTooShortSaysHowManyTokens) {
-    Loaded l = Load(testing::SourcePath("models/stories260K"), 256);
+    Loaded l = Load(testing::BundledModel(), 256);
     PerplexityOptions options;
     options.ctx = 256;
     auto r = Perplexity(*l.engine, *l.tokenizer, "Once upon a time.", options);
@@ -151,7 +151,7 @@ TEST(PerplexityTest, TextTooShortSaysHowManyTokens) {
 
 TEST(GenerateTest, GreedyStoryMatchesLlama2cReference) {
     // llama2.c's doc/stories260K.md: `run stories260K.bin -z tok512.bin -t 0.0` prints this story.
-    Loaded l = Load(testing::SourcePath("models/stories260K"), 512);
+    Loaded l = Load(testing::BundledModel(), 512);
     GenerateOptions options;
     options.max_tokens = 40;
     options.sampling.temperature = 0;
@@ -166,7 +166,7 @@ TEST(GenerateTest, GreedyStoryMatchesLlama2cReference) {
 }
 
 TEST(GenerateTest, PromptLongerThanContextIsAnErrorOrTruncated) {
-    Loaded l = Load(testing::SourcePath("models/stories260K"), 32);
+    Loaded l = Load(testing::BundledModel(), 32);
     const std::string prompt = Text("tinystories_val.txt").substr(0, 1000);
     GenerateOptions options;
     options.max_tokens = 4;

@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 using testing::TempDir;
 
 std::string BundledModel() {
-    return testing::SourcePath("models/stories260K");
+    return testing::BundledModel();
 }
 
 model::Model Open(const std::string& path) {

@@ -60,7 +60,7 @@ class CalibrationWindowsTest : public ::testing::Test {
 protected:
     static const tokenizer::Tokenizer& Tok() {
         static const testing::LoadedModel* loaded =
-            new testing::LoadedModel(testing::LoadForInference(testing::SourcePath("models/stories260K"), 64));
+            new testing::LoadedModel(testing::LoadForInference(testing::BundledModel(), 64));
         return *loaded->tokenizer;
     }
     static const std::string& Text() {

@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 using quantformat::Layout;
 
 std::string BundledModel() {
-    return testing::SourcePath("models/stories260K");
+    return testing::BundledModel();
 }
 
 const model::Model& Bundled() {

@@ -38,12 +38,16 @@ TEST(ChunkCacheTest, KeepsChunksByHashAndDropsDamagedOnes) {
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(got->data()), got->size()), a);
     EXPECT_EQ((*cache)->hits(), 1u);
     EXPECT_EQ((*cache)->bytes(), a.size());
-    // Forget drops a chunk (what an artifact does with bytes that do not match their hash).
+    // A file whose bytes no longer match its hash is a miss, and is deleted.
     const std::string hex = ToHex(HashOf(a));
     const std::string path = dir.File("c/blake2b-256/" + hex.substr(0, 2) + "/" + hex);
     ASSERT_TRUE(fs::exists(path));
-    (*cache)->Forget(HashAlgorithm::kBlake2b256, HashOf(a));
+    got.reset();  // (unmaps the file before it is rewritten)
+    testing::WriteFile(path, "chunk A bytes");
+    EXPECT_FALSE((*cache)->Get(HashAlgorithm::kBlake2b256, HashOf(a)).has_value());
     EXPECT_FALSE(fs::exists(path));
+    EXPECT_EQ((*cache)->hits(), 1u);
+    EXPECT_EQ((*cache)->misses(), 2u);
     EXPECT_EQ((*cache)->bytes(), 0u);
 }
 
@@ -52,7 +56,7 @@ TEST(ChunkCacheTest, AChunkDamagedOnDiskIsFetchedAgainAndReplaced) {
     artifact::PackOptions options;
     options.progress = false;
     options.chunk_size = 4096;
-    Result<artifact::PackInput> input = artifact::DescribePackInput(testing::SourcePath("models/stories260K"));
+    Result<artifact::PackInput> input = artifact::DescribePackInput(testing::BundledModel());
     ASSERT_TRUE(input.ok());
     ASSERT_TRUE(artifact::Pack(*input, dir.File("m.tnpk"), options).ok());
     testing::FaultServer server(testing::ReadFile(dir.File("m.tnpk")));

@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 using testing::ReadFile;
 using testing::TempDir;
 
-const std::string kBundled = testing::SourcePath("models/stories260K");
+const std::string kBundled = testing::BundledModel();
 const std::string kCommit = "0123456789abcdef0123456789abcdef01234567";
 
 class HubServer {

@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 using testing::ReadFile;
 using testing::TempDir;
 
-const std::string kBundled = testing::SourcePath("models/stories260K");
+const std::string kBundled = testing::BundledModel();
 const char* const kNginx = "/usr/sbin/nginx";
 
 int FreePort() {

@@ -16,7 +16,7 @@ using testing::FaultServer;
 using testing::ReadFile;
 using testing::TempDir;
 
-const std::string kBundled = testing::SourcePath("models/stories260K");
+const std::string kBundled = testing::BundledModel();
 
 // The bundled model packed with small chunks, so that a pull makes many range requests.
 std::string PackedBundle(const TempDir& dir, uint64_t chunk_size = 64 << 10) {

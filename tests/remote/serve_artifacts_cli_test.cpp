@@ -142,7 +142,7 @@ TEST(ServeArtifactsCliTest, MissingFolderOrAFileIsExit2) {
 // a required signature), stream one tensor, and eval with the URL as the MODEL.
 TEST(ServeArtifactsCliTest, PullStreamAndEvalWhatItServes) {
     TempDir dir;
-    const std::string bundled = testing::SourcePath("models/stories260K");
+    const std::string bundled = testing::BundledModel();
     ASSERT_EQ(RunTenpak({"keygen", "-o", dir.File("key")}).exit_code, 0);
     std::filesystem::create_directories(dir.File("www"));
     testing::CommandResult r =

@@ -16,6 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::SharedData;
+using testing::BundledModel;
 using testing::SourcePath;
 using testing::TempDir;
 
@@ -54,7 +55,7 @@ std::vector<int32_t> SampleIds(const Tokenizer& t) {
 std::string CopyBundled(const TempDir& dir) {
     const std::string out = dir.File("hf");
     fs::create_directories(out);
-    for (const auto& entry : fs::directory_iterator(SourcePath("models/stories260K"))) {
+    for (const auto& entry : fs::directory_iterator(BundledModel())) {
         fs::copy_file(entry.path(), fs::path(out) / entry.path().filename());
     }
     return out;
@@ -63,7 +64,7 @@ std::string CopyBundled(const TempDir& dir) {
 TEST(LoadTokenizerTest, PicksTheBestSourceEachInputHas) {
     // The bundled folder carries tokenizer.json and tokenizer.model: the fast-tokenizer file wins,
     // as in transformers; without it, tokenizer.model is run by libsentencepiece.
-    EXPECT_EQ(Load(Open(SourcePath("models/stories260K")))->kind(), "hf-bpe");
+    EXPECT_EQ(Load(Open(BundledModel()))->kind(), "hf-bpe");
     {
         TempDir only_model;
         const std::string copy = CopyBundled(only_model);
