@@ -64,7 +64,10 @@ Result<UnpackReport> Unpack(const Artifact& artifact, const std::string& out_dir
     TP_ASSIGN_OR_RETURN(io::AtomicDirectory dir, io::AtomicDirectory::Create(out_dir, options.overwrite));
     const Manifest& manifest = artifact.manifest();
     std::optional<Progress> bar;
-    if (options.progress) bar.emplace("unpacking to " + out_dir, manifest.RawBytes(), Progress::Unit::kBytes);
+    if (options.progress) {
+        bar.emplace(options.progress_label.empty() ? "unpacking to " + out_dir : options.progress_label,
+                    options.output_bytes != 0 ? options.output_bytes : manifest.RawBytes(), Progress::Unit::kBytes);
+    }
     UnpackReport report;
     for (const FileEntry& file : manifest.files) {
         if (bar) bar->SetDetail(file.name);
@@ -83,6 +86,11 @@ Result<UnpackReport> Unpack(const Artifact& artifact, const std::string& out_dir
         };
         // Chunk by chunk, tensors included: memory of one chunk, not of the largest tensor.
         for (const Segment& segment : file.segments) {
+            if (!segment.tensor.empty() && options.rebuild_tensor) {
+                TP_ASSIGN_OR_RETURN(const io::TensorData data, options.rebuild_tensor(*artifact.FindTensor(segment.tensor)));
+                TP_RETURN_IF_ERROR(write(data));
+                continue;
+            }
             const std::vector<uint32_t>& chunks =
                 segment.tensor.empty() ? segment.chunks : artifact.FindTensor(segment.tensor)->chunks;
             for (uint32_t index : chunks) {

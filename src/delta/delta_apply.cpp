@@ -1,18 +1,14 @@
 // ApplyDelta: the base checked against the hashes the delta recorded, then the fine-tune's files
 // rebuilt one tensor at a time.
-#include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "delta_format.h"
 #include "tenpak/artifact/artifact.h"
-#include "tenpak/core/progress.h"
+#include "tenpak/artifact/unpack.h"
 #include "tenpak/delta/byte_planes.h"
 #include "tenpak/delta/delta.h"
-#include "tenpak/io/atomic_output.h"
 
 namespace tenpak::delta {
-namespace fs = std::filesystem;
 namespace {
 
 struct Plan {
@@ -88,56 +84,41 @@ Result<ApplyReport> ApplyDelta(const std::string& delta_path, const std::string&
         ++report.base_tensors_checked;
     }
 
-    TP_ASSIGN_OR_RETURN(io::AtomicDirectory dir, io::AtomicDirectory::Create(out_dir, options.overwrite));
-    std::optional<Progress> bar;
-    if (options.progress) bar.emplace("applying " + delta_path, packed->manifest().RawBytes(), Progress::Unit::kBytes);
-    std::vector<std::byte> rebuilt;
+    // The files as `unpack` writes them, each tensor rebuilt from the base and its stored form.
+    artifact::UnpackOptions unpack;
+    unpack.overwrite = options.overwrite;
+    unpack.progress = options.progress;
+    unpack.progress_label = "applying " + delta_path;
     for (const artifact::FileEntry& file : packed->manifest().files) {
-        const fs::path path = fs::path(dir.temp_path()) / file.name;
-        std::error_code ec;
-        fs::create_directories(path.parent_path(), ec);
-        std::ofstream out(path, std::ios::binary | std::ios::trunc);
-        const auto write = [&](std::span<const std::byte> bytes) -> Status {
-            out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-            if (!out) return Status::IOError(out_dir + "/" + file.name + ": write failed (disk full?)");
-            if (bar) bar->Advance(bytes.size());
-            report.bytes += bytes.size();
-            return Status::Ok();
-        };
         for (const artifact::Segment& segment : file.segments) {
-            if (segment.tensor.empty()) {
-                for (uint32_t index : segment.chunks) {
-                    TP_ASSIGN_OR_RETURN(const io::TensorData chunk, packed->ReadChunk(index));
-                    TP_RETURN_IF_ERROR(write(chunk.bytes()));
-                }
-                continue;
-            }
-            const TensorDelta& tensor = plan.tensors.at(segment.tensor);
-            std::span<const std::byte> bytes;
-            io::TensorData stored;
-            if (tensor.mode == Mode::kReference) {
-                bytes = base.bytes.at(segment.tensor);
-            } else {
-                TP_ASSIGN_OR_RETURN(stored, packed->ReadTensor(*packed->FindTensor(segment.tensor)));
-                bytes = stored.bytes();
-                if (tensor.mode == Mode::kDifference) {
-                    rebuilt.resize(tensor.info.nbytes);
-                    JoinPlanes(stored.bytes(), tensor.word, rebuilt);
-                    Undiff(base.bytes.at(segment.tensor), rebuilt, tensor.word, tensor.difference, rebuilt);
-                    bytes = rebuilt;
-                }
-            }
-            if (HashBytes(algorithm, bytes) != tensor.hash) {
-                return Status::Integrity(delta_path + ": tensor '" + segment.tensor +
-                                         "' does not rebuild to the fine-tune's bytes (damaged delta)");
-            }
-            TP_RETURN_IF_ERROR(write(bytes));
+            if (!segment.tensor.empty()) unpack.output_bytes += plan.tensors.at(segment.tensor).info.nbytes;
+            for (uint32_t index : segment.chunks) unpack.output_bytes += packed->manifest().chunks[index].raw_size;
         }
-        out.close();
-        if (!out) return Status::IOError(out_dir + "/" + file.name + ": write failed");
-        ++report.files;
     }
-    TP_RETURN_IF_ERROR(dir.Commit());
+    std::vector<std::byte> rebuilt;
+    unpack.rebuild_tensor = [&](const artifact::TensorEntry& entry) -> Result<io::TensorData> {
+        const TensorDelta& tensor = plan.tensors.at(entry.info.name);
+        io::TensorData bytes;
+        if (tensor.mode == Mode::kReference) {
+            bytes = io::TensorData::View(base.bytes.at(entry.info.name), nullptr);
+        } else {
+            TP_ASSIGN_OR_RETURN(bytes, packed->ReadTensor(entry));
+            if (tensor.mode == Mode::kDifference) {
+                rebuilt.resize(tensor.info.nbytes);
+                JoinPlanes(bytes.bytes(), tensor.word, rebuilt);
+                Undiff(base.bytes.at(entry.info.name), rebuilt, tensor.word, tensor.difference, rebuilt);
+                bytes = io::TensorData::View(rebuilt, nullptr);
+            }
+        }
+        if (HashBytes(algorithm, bytes.bytes()) != tensor.hash) {
+            return Status::Integrity(delta_path + ": tensor '" + entry.info.name +
+                                     "' does not rebuild to the fine-tune's bytes (damaged delta)");
+        }
+        return bytes;
+    };
+    TP_ASSIGN_OR_RETURN(const artifact::UnpackReport written, artifact::Unpack(*packed, out_dir, unpack));
+    report.files = written.files;
+    report.bytes = written.bytes;
     return report;
 }
 

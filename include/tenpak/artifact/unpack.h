@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "tenpak/artifact/artifact.h"
@@ -23,6 +24,13 @@ Result<VerifyReport> Verify(const Artifact& artifact, const TrustPolicy& policy,
 struct UnpackOptions {
     bool overwrite = false;  // replace a non-empty output folder
     bool progress = true;
+    // When set, a file's tensors are written from what this returns instead of from their chunks
+    // (a delta rebuilds each fine-tune tensor from the base and its stored difference); the hook
+    // checks what it builds.
+    std::function<Result<io::TensorData>(const TensorEntry&)> rebuild_tensor;
+    // The progress bar's total when the hook changes sizes; 0: the artifact's raw bytes.
+    uint64_t output_bytes = 0;
+    std::string progress_label;  // default "unpacking to OUT_DIR"
 };
 
 struct UnpackReport {
