@@ -2,10 +2,12 @@
 
 #include <zstd.h>
 
-#include <atomic>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <thread>
+
+#include "tenpak/core/for_each_parallel.h"
+#include "tenpak/core/hash.h"
 
 namespace tenpak::artifact {
 
@@ -90,39 +92,78 @@ Result<io::TensorData> Artifact::ReadChunk(uint32_t index) const {
     const ChunkEntry& chunk = manifest_.chunks.at(index);
     if (store_) {
         std::optional<io::TensorData> kept = store_->Get(manifest_.hash, chunk.hash);
-        if (kept && kept->size() == chunk.raw_size && HashBytes(manifest_.hash, kept->bytes()) == chunk.hash) {
-            return std::move(*kept);
-        }
-        if (kept) store_->Forget(manifest_.hash, chunk.hash);  // damaged where it was kept: read it again
+        if (kept) return std::move(*kept);
     }
-    const auto where = [&] {
-        return origin() + ": chunk " + std::to_string(index) + " (" + ChunkOwner(index) + ", stored at " +
-               std::to_string(chunk.offset) + ")";
-    };
     TP_ASSIGN_OR_RETURN(io::TensorData stored, bytes_->ReadAt(chunk.offset, chunk.stored_size));
     io::TensorData raw;
     if (chunk.compression == Compression::kNone) {
+        TP_RETURN_IF_ERROR(CheckStoredChunk(index, stored.bytes()));
         raw = std::move(stored);
     } else {
-        const unsigned long long content = ZSTD_getFrameContentSize(stored.data(), stored.size());
-        if (content != chunk.raw_size) {
-            return Status::Integrity(where() + ": the zstd frame does not hold " + std::to_string(chunk.raw_size) +
-                                     " bytes (damaged)");
-        }
         std::vector<std::byte> buffer(chunk.raw_size);
-        const size_t n = ZSTD_decompress(buffer.data(), buffer.size(), stored.data(), stored.size());
-        if (ZSTD_isError(n) || n != chunk.raw_size) {
-            return Status::Integrity(where() + ": cannot be decompressed (" +
-                                     std::string(ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short") + "): damaged");
-        }
+        TP_RETURN_IF_ERROR(CheckStoredChunk(index, stored.bytes(), buffer));
         raw = io::TensorData::Own(std::move(buffer));
-    }
-    if (HashBytes(manifest_.hash, raw.bytes()) != chunk.hash) {
-        return Status::Integrity(where() + ": its bytes do not match its " +
-                                 std::string(HashAlgorithmName(manifest_.hash)) + " hash (damaged or tampered)");
     }
     if (store_) store_->Put(manifest_.hash, chunk.hash, raw.bytes());
     return raw;
+}
+
+Status Artifact::CheckStoredChunk(uint32_t index, std::span<const std::byte> stored, std::span<std::byte> raw) const {
+    const ChunkEntry& chunk = manifest_.chunks.at(index);
+    const auto damaged = [&](const std::string& what) {
+        return Status::Integrity(origin() + ": chunk " + std::to_string(index) + " (" + ChunkOwner(index) +
+                                 ", stored at " + std::to_string(chunk.offset) + ") " + what +
+                                 " (damaged or tampered)");
+    };
+    if (stored.size() != chunk.stored_size) {
+        return damaged("has " + std::to_string(stored.size()) + " stored bytes, not " + std::to_string(chunk.stored_size));
+    }
+    Hasher hasher(manifest_.hash);
+    if (chunk.compression == Compression::kNone) {
+        hasher.Update(stored);
+        if (!raw.empty()) std::memcpy(raw.data(), stored.data(), stored.size());
+    } else {
+        // One decompression context and scratch block per thread: chunks are checked on several at once.
+        struct Stream {
+            ZSTD_DCtx* context = ZSTD_createDCtx();
+            std::vector<std::byte> scratch = std::vector<std::byte>(256 << 10);
+            ~Stream() { ZSTD_freeDCtx(context); }
+        };
+        thread_local Stream stream;
+        ZSTD_DCtx_reset(stream.context, ZSTD_reset_session_only);
+        ZSTD_inBuffer in{stored.data(), stored.size(), 0};
+        uint64_t produced = 0;
+        size_t remaining_hint = 1;
+        while (remaining_hint != 0) {
+            // Into the caller's buffer a scratch-sized block at a time (hashed while hot), or into the scratch.
+            std::byte* block = stream.scratch.data();
+            size_t block_size = stream.scratch.size();
+            if (!raw.empty()) {
+                if (produced >= chunk.raw_size) return damaged("decompresses to more than its " +
+                                                               std::to_string(chunk.raw_size) + " bytes");
+                block = raw.data() + produced;
+                block_size = std::min<uint64_t>(stream.scratch.size(), chunk.raw_size - produced);
+            }
+            ZSTD_outBuffer out{block, block_size, 0};
+            remaining_hint = ZSTD_decompressStream(stream.context, &out, &in);
+            if (ZSTD_isError(remaining_hint)) {
+                return damaged(std::string("does not decompress (") + ZSTD_getErrorName(remaining_hint) + ")");
+            }
+            produced += out.pos;
+            if (produced > chunk.raw_size) {
+                return damaged("decompresses to more than its " + std::to_string(chunk.raw_size) + " bytes");
+            }
+            hasher.Update(std::span<const std::byte>(block, out.pos));
+            if (remaining_hint != 0 && in.pos == in.size && out.pos < out.size) return damaged("is cut short");
+        }
+        if (produced != chunk.raw_size || in.pos != in.size) {
+            return damaged("does not decompress to its " + std::to_string(chunk.raw_size) + " bytes");
+        }
+    }
+    if (hasher.Finish() != chunk.hash) {
+        return damaged("does not match its " + std::string(HashAlgorithmName(manifest_.hash)) + " hash");
+    }
+    return Status::Ok();
 }
 
 const TensorEntry* Artifact::FindTensor(std::string_view name) const {
@@ -148,18 +189,9 @@ Result<io::TensorData> Artifact::ReadTensor(const TensorEntry& tensor, size_t pa
     // Chunk k of a tensor starts at k * chunk_size (every chunk but the last is full).
     std::vector<std::byte> buffer(tensor.info.nbytes);
     const size_t n = tensor.chunks.size();
-    std::vector<Status> results(n);
-    std::atomic<size_t> next{0};
-    const auto worker = [&] {
-        for (size_t k = next++; k < n; k = next++) {
-            results[k] = CopyChunk(tensor.chunks[k], buffer.data() + k * manifest_.chunk_size);
-        }
-    };
-    std::vector<std::thread> helpers;
-    for (size_t t = 1; t < std::min(parallel, n); ++t) helpers.emplace_back(worker);
-    worker();
-    for (std::thread& helper : helpers) helper.join();
-    for (const Status& status : results) TP_RETURN_IF_ERROR(status);
+    TP_RETURN_IF_ERROR(ForEachParallel(n, parallel, [&](size_t k) {
+        return CopyChunk(tensor.chunks[k], buffer.data() + k * manifest_.chunk_size);
+    }));
     return io::TensorData::Own(std::move(buffer));
 }
 

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <vector>
 
+#include "tenpak/core/hash.h"
 #include "tenpak/io/atomic_output.h"
 #include "tenpak/io/mapped_file.h"
 
@@ -46,16 +47,17 @@ std::string ChunkCache::PathOf(HashAlgorithm algorithm, const Digest& hash) cons
 std::optional<io::TensorData> ChunkCache::Get(HashAlgorithm algorithm, const Digest& hash) const {
     const std::string path = PathOf(algorithm, hash);
     Result<std::shared_ptr<const io::MappedFile>> file = io::MappedFile::Open(path);
-    if (!file.ok()) {
+    const bool intact = file.ok() && HashBytes(algorithm, (*file)->bytes()) == hash;
+    if (file.ok() && !intact) Remove(path);  // damaged on disk: the caller fetches it again
+    if (!intact) {
         std::lock_guard<std::mutex> lock(mutex_);
         ++misses_;
         return std::nullopt;
     }
-    const std::span<const std::byte> bytes = (*file)->bytes();
     ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);  // now: most recently used
     std::lock_guard<std::mutex> lock(mutex_);
     ++hits_;
-    return io::TensorData::View(bytes, *file);
+    return io::TensorData::View((*file)->bytes(), *file);
 }
 
 void ChunkCache::Put(HashAlgorithm algorithm, const Digest& hash, std::span<const std::byte> raw) const {
@@ -72,15 +74,12 @@ void ChunkCache::Put(HashAlgorithm algorithm, const Digest& hash, std::span<cons
     EvictIfOver();
 }
 
-void ChunkCache::Forget(HashAlgorithm algorithm, const Digest& hash) const {
-    const std::string path = PathOf(algorithm, hash);
+void ChunkCache::Remove(const std::string& path) const {
     std::error_code ec;
     const uint64_t size = fs::file_size(path, ec);
     if (ec || !fs::remove(path, ec)) return;
     std::lock_guard<std::mutex> lock(mutex_);
     bytes_ -= std::min(bytes_, size);
-    --hits_;  // the lookup that found it did not give a usable chunk
-    ++misses_;
 }
 
 void ChunkCache::EvictIfOver() const {

@@ -1,77 +1,16 @@
 #include "tenpak/remote/pull.h"
 
-#include <zstd.h>
-
-#include <atomic>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 #include "tenpak/artifact/unpack.h"
+#include "tenpak/core/for_each_parallel.h"
 #include "tenpak/core/progress.h"
 #include "tenpak/io/atomic_output.h"
 
 namespace tenpak::remote {
 
-Status ForEachParallel(size_t n, size_t connections, const std::function<Status(size_t)>& fn) {
-    std::atomic<size_t> next{0};
-    std::atomic<bool> failed{false};
-    std::mutex mutex;
-    Status first;
-    const auto worker = [&] {
-        for (size_t i = next++; i < n && !failed.load(); i = next++) {
-            Status status = fn(i);
-            if (!status.ok()) {
-                std::lock_guard<std::mutex> lock(mutex);
-                if (!failed.exchange(true)) first = std::move(status);
-            }
-        }
-    };
-    std::vector<std::thread> threads;
-    for (size_t t = 1; t < std::max<size_t>(1, std::min(connections, n)); ++t) threads.emplace_back(worker);
-    worker();
-    for (std::thread& thread : threads) thread.join();
-    return first;
-}
-
 namespace {
-
-// Checks a chunk's stored bytes the way the reader would (decompress, hash), without keeping the
-// raw bytes: they are decompressed a cache-sized block at a time and hashed while hot.
-Status CheckStoredChunk(const artifact::Artifact& a, uint32_t index, std::span<const std::byte> stored) {
-    const artifact::ChunkEntry& chunk = a.manifest().chunks[index];
-    const auto damaged = [&](const char* what) {
-        return Status::Integrity(a.origin() + ": chunk " + std::to_string(index) + " (" + a.ChunkOwner(index) + ") " +
-                                 what + ": the server sent wrong bytes");
-    };
-    Hasher hasher(a.manifest().hash);
-    if (chunk.compression == artifact::Compression::kNone) {
-        hasher.Update(stored);
-    } else {
-        struct Stream {
-            ZSTD_DCtx* context = ZSTD_createDCtx();
-            std::vector<std::byte> block = std::vector<std::byte>(256 << 10);
-            ~Stream() { ZSTD_freeDCtx(context); }
-        };
-        thread_local Stream stream;
-        ZSTD_DCtx_reset(stream.context, ZSTD_reset_session_only);
-        ZSTD_inBuffer in{stored.data(), stored.size(), 0};
-        uint64_t produced = 0;
-        size_t status = 1;
-        while (status != 0) {
-            ZSTD_outBuffer out{stream.block.data(), stream.block.size(), 0};
-            status = ZSTD_decompressStream(stream.context, &out, &in);
-            if (ZSTD_isError(status)) return damaged("does not decompress");
-            produced += out.pos;
-            if (produced > chunk.raw_size) return damaged("decompresses to more than its size");
-            hasher.Update(std::span<const std::byte>(stream.block.data(), out.pos));
-            if (status != 0 && in.pos == in.size && out.pos < out.size) return damaged("is cut short");
-        }
-        if (produced != chunk.raw_size || in.pos != in.size) return damaged("does not decompress to its size");
-    }
-    if (hasher.Finish() != chunk.hash) return damaged("does not match its hash");
-    return Status::Ok();
-}
 
 // Mirror: the same bytes as the server's file, every chunk checked, padding written as zeros.
 Status Mirror(const RemoteArtifact& remote, const std::string& out, const PullOptions& options, PullReport& report) {
@@ -87,7 +26,9 @@ Status Mirror(const RemoteArtifact& remote, const std::string& out, const PullOp
     const auto fetch = [&](size_t i) -> Status {
         const artifact::ChunkEntry& chunk = m.chunks[i];
         TP_ASSIGN_OR_RETURN(const io::TensorData stored, remote.source->ReadAt(chunk.offset, chunk.stored_size));
-        TP_RETURN_IF_ERROR(CheckStoredChunk(a, static_cast<uint32_t>(i), stored.bytes()));
+        if (Status check = a.CheckStoredChunk(static_cast<uint32_t>(i), stored.bytes()); !check.ok()) {
+            return Status::Integrity(check.message() + ": the server sent wrong bytes");
+        }
         if (bar) bar->Advance(chunk.stored_size);
         std::lock_guard<std::mutex> lock(file_mutex);
         return file.WriteAt(chunk.offset, stored.bytes());

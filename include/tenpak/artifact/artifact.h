@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -22,13 +23,11 @@ namespace tenpak::artifact {
 class ChunkStore {
 public:
     virtual ~ChunkStore() = default;
-    // The bytes kept for this hash, or nullopt. The store need not check them: the artifact does,
-    // and calls Forget() for bytes that do not match (damaged on disk).
+    // The bytes kept for this hash, checked against it, or nullopt. Bytes that no longer match
+    // (damaged on disk) are dropped by the store and reported as absent, so the chunk is read again.
     virtual std::optional<io::TensorData> Get(HashAlgorithm algorithm, const Digest& hash) const = 0;
     // Keeps a chunk whose raw bytes were checked against `hash`. Failing to keep it is not an error.
     virtual void Put(HashAlgorithm algorithm, const Digest& hash, std::span<const std::byte> raw) const = 0;
-    // Drops what is kept for this hash.
-    virtual void Forget(HashAlgorithm algorithm, const Digest& hash) const = 0;
 };
 
 // Thread safety: immutable after Open; reads may run concurrently.
@@ -54,6 +53,10 @@ public:
     // The raw bytes of a chunk, decompressed and checked against its hash (kIntegrity naming the
     // chunk and what holds it when they differ).
     Result<io::TensorData> ReadChunk(uint32_t index) const;
+    // Checks a chunk's stored bytes read from anywhere (a mirror's download, the file): decompresses
+    // them a block at a time, hashing each block while it is in cache, into `raw` (raw_size bytes)
+    // when given, else into a small scratch that is not kept. kIntegrity names the chunk and its owner.
+    Status CheckStoredChunk(uint32_t index, std::span<const std::byte> stored, std::span<std::byte> raw = {}) const;
     // A tensor's bytes: a view of the file when its chunks are stored uncompressed one after the
     // other (and there is no store), else assembled; with `parallel` > 1, several chunks are read at
     // once (remote sources: several connections).

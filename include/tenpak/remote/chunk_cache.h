@@ -24,11 +24,10 @@ public:
     // $XDG_CACHE_HOME/tenpak/chunks, else ~/.cache/tenpak/chunks.
     static std::string DefaultDir();
 
-    // A hit refreshes the chunk's place in the LRU order (its mtime). The bytes are not hashed here:
-    // the artifact reading them does, and Forget()s a damaged file.
+    // A hit (a file whose bytes match the hash) refreshes the chunk's place in the LRU order (its
+    // mtime); a file that does not match is deleted and counts as a miss.
     std::optional<io::TensorData> Get(HashAlgorithm algorithm, const Digest& hash) const override;
     void Put(HashAlgorithm algorithm, const Digest& hash, std::span<const std::byte> raw) const override;
-    void Forget(HashAlgorithm algorithm, const Digest& hash) const override;
 
     const std::string& dir() const { return dir_; }
     uint64_t bytes() const;
@@ -39,6 +38,7 @@ private:
     ChunkCache(std::string dir, uint64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {}
     std::string PathOf(HashAlgorithm algorithm, const Digest& hash) const;
     void EvictIfOver() const;
+    void Remove(const std::string& path) const;
 
     std::string dir_;
     uint64_t max_bytes_;

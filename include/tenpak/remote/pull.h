@@ -33,7 +33,4 @@ struct PullReport {
 
 Result<PullReport> PullArtifact(const std::string& url, const std::string& out, const PullOptions& options);
 
-// Runs fn(i) for i in [0, n) on `connections` threads; the first error stops the rest.
-Status ForEachParallel(size_t n, size_t connections, const std::function<Status(size_t)>& fn);
-
 }  // namespace tenpak::remote
