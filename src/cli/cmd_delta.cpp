@@ -1,7 +1,9 @@
-// tenpak delta FINETUNED --base BASE -o OUT.tnpk [--lossless] and tenpak delta apply DELTA --base BASE
-// -o OUT: fine-tunes stored as deltas against their base model.
+// tenpak delta FINETUNED --base BASE -o OUT.tnpk [--lossless | --rel-error E] and tenpak delta apply
+// DELTA --base BASE -o OUT: fine-tunes stored as deltas against their base model.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 
 #include "cli/command.h"
 #include "cli/output.h"
@@ -15,12 +17,20 @@ struct DeltaArgs {
     std::string fine;
     std::string base;
     std::string output;
-    bool lossless = true;
+    bool lossless = false;
+    double rel_error = 0;
     int zstd_level = 3;
     size_t threads = 0;
     bool force = false;
     bool json = false;
 };
+
+// 0.05 -> "0.05", 0.0123456 -> "0.0123"
+std::string Short(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3g", value);
+    return text;
+}
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -31,17 +41,41 @@ Status RunDelta(const DeltaArgs& args) {
     options.pack.zstd_level = args.zstd_level;
     options.pack.threads = args.threads;
     options.pack.progress = !args.json;
+    options.max_relative_error = args.rel_error;
+    const std::string mode = args.rel_error > 0 ? "budgeted" : "lossless";
     const auto start = std::chrono::steady_clock::now();
     TP_ASSIGN_OR_RETURN(const delta::DeltaReport report,
-                        delta::WriteLosslessDelta(args.fine, args.base, args.output, options));
+                        delta::WriteDelta(args.fine, args.base, args.output, options));
     const double seconds = SecondsSince(start);
     const double ratio =
         report.delta_bytes == 0 ? 0.0 : static_cast<double>(report.fine_bytes) / static_cast<double>(report.delta_bytes);
+    std::map<std::string, uint64_t> by_encoder;
+    double worst = 0;
+    for (const delta::TensorChoice& t : report.tensors) {
+        if (t.mode != "approx") continue;
+        ++by_encoder[t.encoder];
+        worst = std::max(worst, t.relative_error);
+    }
     if (args.json) {
+        nlohmann::ordered_json tensors = nlohmann::ordered_json::array();
+        for (const delta::TensorChoice& t : report.tensors) {
+            nlohmann::ordered_json entry = {{"name", t.name}, {"mode", t.mode}, {"stored_bytes", t.stored_bytes}};
+            if (t.mode == "approx") {
+                entry["encoder"] = t.encoder;
+                entry["params"] = t.params;
+                entry["relative_error"] = t.relative_error;
+            }
+            tensors.push_back(std::move(entry));
+        }
         PrintJson({{"finetuned", args.fine},
                    {"base", args.base},
                    {"output", args.output},
-                   {"mode", "lossless"},
+                   {"mode", mode},
+                   {"max_relative_error", args.rel_error},
+                   {"approximated_tensors", report.approximated},
+                   {"approximated_by_encoder", by_encoder},
+                   {"worst_relative_error", worst},
+                   {"tensors", tensors},
                    {"id", report.id},
                    {"finetuned_bytes", report.fine_bytes},
                    {"delta_bytes", report.delta_bytes},
@@ -54,13 +88,23 @@ Status RunDelta(const DeltaArgs& args) {
                    {"seconds", seconds}});
         return Status::Ok();
     }
-    std::printf("delta of %s against %s -> %s (lossless)\n", args.fine.c_str(), args.base.c_str(), args.output.c_str());
+    std::printf("delta of %s against %s -> %s (%s)\n", args.fine.c_str(), args.base.c_str(), args.output.c_str(),
+                args.rel_error > 0 ? ("relative error <= " + Short(args.rel_error) + " per tensor").c_str()
+                                   : "lossless");
     char line[96];
     std::snprintf(line, sizeof line, " (ratio %.2f), %.2f s", ratio, seconds);
     PrintField("size", FormatBytes(report.fine_bytes) + " -> " + FormatBytes(report.delta_bytes) + line);
     PrintField("tensors", WithThousands(report.identical) + " identical to the base, " +
                               WithThousands(report.differenced) + " as differences, " + WithThousands(report.whole) +
-                              " whole");
+                              " whole" +
+                              (report.approximated > 0 ? ", " + WithThousands(report.approximated) + " approximated" : ""));
+    if (!by_encoder.empty()) {
+        std::string encoders;
+        for (const auto& [name, count] : by_encoder) {
+            encoders += (encoders.empty() ? "" : ", ") + WithThousands(count) + " " + name;
+        }
+        PrintField("approximated", encoders + " (largest relative error " + Short(worst) + ")");
+    }
     for (const std::string& name : report.added) PrintField("added", name);
     for (const std::string& name : report.removed) PrintField("removed", name);
     return Status::Ok();
@@ -98,7 +142,12 @@ void AddDeltaCommand(CLI::App& app, CliContext& ctx) {
     // Not ->required(): CLI11 would then ask for them on `delta apply` too, which has its own.
     cmd->add_option("--base", args->base, "The base model it was fine-tuned from (required)");
     cmd->add_option("-o,--output", args->output, "The delta .tnpk to write (required)");
-    cmd->add_flag("--lossless", args->lossless, "Bit-exact reconstruction (the default and, for now, the only mode)");
+    CLI::Option* lossless = cmd->add_flag("--lossless", args->lossless, "Bit-exact reconstruction (the default)");
+    cmd->add_option("--rel-error", args->rel_error,
+                    "Budgeted: every float matrix may be rebuilt with an error up to E times the norm of its change "
+                    "(0 < E < 1), stored the cheapest way that meets it: low rank, sparse, int4/int8 or sign")
+        ->check(CLI::Range(0.0, 1.0))
+        ->excludes(lossless);
     cmd->add_option("--zstd-level", args->zstd_level, "zstd level of the delta's chunks (default 3)");
     cmd->add_option("--threads", args->threads, "Threads for hashing and compression (default: all cores)");
     cmd->add_flag("--json", args->json, "Print a JSON summary for scripts");

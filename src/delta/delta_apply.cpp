@@ -2,6 +2,7 @@
 // rebuilt one tensor at a time.
 #include <map>
 
+#include "budgeted.h"
 #include "delta_format.h"
 #include "tenpak/artifact/artifact.h"
 #include "tenpak/artifact/unpack.h"
@@ -32,8 +33,9 @@ Result<Plan> ReadPlan(const artifact::Artifact& packed) {
         }
         TP_ASSIGN_OR_RETURN(TensorDelta tensor,
                             TensorDeltaFromJson(entry.info.name, delta["tensors"][entry.info.name], where));
+        // (An approximation's size is the encoder's to check.)
         const uint64_t expected = tensor.mode == Mode::kReference ? 0 : tensor.info.nbytes;
-        if (entry.info.nbytes != expected) {
+        if (tensor.mode != Mode::kApprox && entry.info.nbytes != expected) {
             return Status::Corruption(where + ": tensor '" + entry.info.name + "' stores " +
                                       std::to_string(entry.info.nbytes) + " bytes, its delta entry needs " +
                                       std::to_string(expected));
@@ -101,6 +103,14 @@ Result<ApplyReport> ApplyDelta(const std::string& delta_path, const std::string&
         io::TensorData bytes;
         if (tensor.mode == Mode::kReference) {
             bytes = io::TensorData::View(base.bytes.at(entry.info.name), nullptr);
+        } else if (tensor.mode == Mode::kApprox) {
+            // Not the fine-tune's bytes (within the budget recorded), so there is no hash to check:
+            // the stored bytes were checked against their chunk hashes as they were read.
+            TP_ASSIGN_OR_RETURN(const io::TensorData stored, packed->ReadTensor(entry));
+            TP_ASSIGN_OR_RETURN(std::vector<std::byte> approx,
+                                ReconstructTensor(tensor.info, base.bytes.at(entry.info.name), tensor.encoder,
+                                                  tensor.params, stored.bytes()));
+            return io::TensorData::Own(std::move(approx));
         } else {
             TP_ASSIGN_OR_RETURN(bytes, packed->ReadTensor(entry));
             if (tensor.mode == Mode::kDifference) {

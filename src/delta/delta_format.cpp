@@ -1,7 +1,6 @@
 #include "delta_format.h"
 
 namespace tenpak::delta {
-namespace {
 
 std::string_view ModeName(Mode mode) {
     switch (mode) {
@@ -11,11 +10,11 @@ std::string_view ModeName(Mode mode) {
             return "diff";
         case Mode::kWhole:
             return "whole";
+        case Mode::kApprox:
+            return "approx";
     }
     return "whole";
 }
-
-}  // namespace
 
 nlohmann::json TensorDeltaToJson(const TensorDelta& tensor, HashAlgorithm algorithm) {
     (void)algorithm;  // the artifact's hash algorithm, named once in its manifest
@@ -28,6 +27,11 @@ nlohmann::json TensorDeltaToJson(const TensorDelta& tensor, HashAlgorithm algori
     if (tensor.mode == Mode::kDifference) {
         json["word"] = tensor.word;
         json["difference"] = std::string(DifferenceName(tensor.difference));
+    }
+    if (tensor.mode == Mode::kApprox) {
+        json["encoder"] = tensor.encoder;
+        json["params"] = tensor.params;
+        json["relative_error"] = tensor.relative_error;
     }
     return json;
 }
@@ -50,8 +54,10 @@ Result<TensorDelta> TensorDeltaFromJson(const std::string& name, const nlohmann:
         tensor.mode = Mode::kDifference;
     } else if (mode == "whole") {
         tensor.mode = Mode::kWhole;
+    } else if (mode == "approx") {
+        tensor.mode = Mode::kApprox;
     } else {
-        return bad("'mode' is not ref, diff or whole");
+        return bad("'mode' is not ref, diff, whole or approx");
     }
     const std::optional<std::string> dtype = string_field("dtype");
     const std::optional<DType> parsed = dtype ? DTypeFromName(*dtype) : std::nullopt;
@@ -86,6 +92,16 @@ Result<TensorDelta> TensorDeltaFromJson(const std::string& name, const nlohmann:
             tensor.difference = Difference::kSubtract;
         } else {
             return bad("'difference' is not xor or sub");
+        }
+    }
+    if (tensor.mode == Mode::kApprox) {
+        const std::optional<std::string> encoder = string_field("encoder");
+        if (!encoder) return bad("'encoder' is missing");
+        tensor.encoder = *encoder;
+        if (!json.contains("params") || !json["params"].is_object()) return bad("'params' is missing");
+        tensor.params = json["params"];
+        if (json.contains("relative_error") && json["relative_error"].is_number()) {
+            tensor.relative_error = json["relative_error"].get<double>();
         }
     }
     return tensor;

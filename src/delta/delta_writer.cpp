@@ -1,10 +1,11 @@
-// WriteLosslessDelta: the fine-tune's files, cut like `tenpak pack` cuts them, with each tensor stored
-// as a reference, a byte-plane difference, or whole.
+// WriteDelta: the fine-tune's files, cut like `tenpak pack` cuts them, with each tensor stored as a
+// reference, a byte-plane difference, an approximation within the budget, or whole.
 #include <zstd.h>
 
 #include <algorithm>
 #include <map>
 
+#include "budgeted.h"
 #include "delta_format.h"
 #include "tenpak/delta/byte_planes.h"
 #include "tenpak/delta/delta.h"
@@ -58,8 +59,12 @@ size_t WordSize(DType dtype) {
 
 }  // namespace
 
-Result<DeltaReport> WriteLosslessDelta(const std::string& fine, const std::string& base, const std::string& out,
-                                       const DeltaOptions& options) {
+Result<DeltaReport> WriteDelta(const std::string& fine, const std::string& base, const std::string& out,
+                               const DeltaOptions& options) {
+    if (!(options.max_relative_error >= 0 && options.max_relative_error < 1)) {
+        return Status::InvalidArgument("the relative error budget must be in [0, 1), not " +
+                                       std::to_string(options.max_relative_error));
+    }
     TP_ASSIGN_OR_RETURN(const artifact::PackInput fine_input, artifact::DescribePackInput(fine));
     TP_ASSIGN_OR_RETURN(const artifact::PackInput base_input, artifact::DescribePackInput(base));
     const std::map<std::string, BaseTensor, std::less<>> base_tensors = IndexBase(base_input);
@@ -74,7 +79,7 @@ Result<DeltaReport> WriteLosslessDelta(const std::string& fine, const std::strin
     DeltaReport report;
     report.fine_bytes = total;
     nlohmann::json tensors = nlohmann::json::object();
-    std::vector<std::byte> diff, planes;
+    std::vector<std::byte> diff, planes, approximated;
     for (const artifact::InputFile& file : fine_input.files) {
         TP_RETURN_IF_ERROR(writer->BeginFile(file.name));
         for (const artifact::InputPiece& piece : file.pieces) {
@@ -92,26 +97,45 @@ Result<DeltaReport> WriteLosslessDelta(const std::string& fine, const std::strin
             const bool comparable =
                 found != base_tensors.end() && found->second.info.dtype == info.dtype && found->second.info.shape == info.shape;
             if (found == base_tensors.end()) report.added.push_back(info.name);
-            if (comparable && std::equal(bytes.begin(), bytes.end(), found->second.bytes.begin())) {
-                entry.mode = Mode::kReference;
-                entry.base_hash = entry.hash;
-                stored = {};
-                ++report.identical;
-            } else if (comparable) {
-                entry.mode = Mode::kDifference;
+            const bool identical = comparable && std::equal(bytes.begin(), bytes.end(), found->second.bytes.begin());
+            if (comparable && !identical) {
+                // The exact difference, as byte planes: stored unless an approximation within the budget is smaller.
                 entry.word = WordSize(info.dtype);
                 entry.difference = ChooseDifference(found->second.bytes, bytes, entry.word);
-                entry.base_hash = HashBytes(options.pack.hash, found->second.bytes);
                 diff.resize(bytes.size());
                 planes.resize(bytes.size());
                 Diff(found->second.bytes, bytes, entry.word, entry.difference, diff);
                 SplitPlanes(diff, entry.word, planes);
+            }
+            std::optional<BudgetedTensor> budgeted;
+            if (comparable && !identical && options.max_relative_error > 0 && CanApproximate(info)) {
+                TP_ASSIGN_OR_RETURN(budgeted, ApproximateChange(info, found->second.bytes, bytes, options.max_relative_error,
+                                                                CompressedSize(planes, options.pack.zstd_level),
+                                                                options.pack.zstd_level));
+            }
+            if (comparable) entry.base_hash = identical ? entry.hash : HashBytes(options.pack.hash, found->second.bytes);
+            if (identical) {
+                entry.mode = Mode::kReference;
+                stored = {};
+                ++report.identical;
+            } else if (budgeted) {
+                entry.mode = Mode::kApprox;
+                entry.encoder = budgeted->approximation.encoder;
+                entry.params = budgeted->approximation.params;
+                entry.relative_error = budgeted->relative_error;
+                approximated = std::move(budgeted->approximation.bytes);
+                stored = approximated;
+                ++report.approximated;
+            } else if (comparable) {
+                entry.mode = Mode::kDifference;
                 stored = planes;
                 ++report.differenced;
             } else {
                 entry.mode = Mode::kWhole;
                 ++report.whole;
             }
+            report.tensors.push_back({info.name, std::string(ModeName(entry.mode)), entry.encoder, entry.params,
+                                      stored.size(), entry.relative_error});
             io::TensorInfo encoded{info.name, DType::kU8, {static_cast<int64_t>(stored.size())}, stored.size()};
             TP_RETURN_IF_ERROR(writer->AddTensor(encoded, stored));
             tensors[info.name] = TensorDeltaToJson(entry, options.pack.hash);
@@ -123,7 +147,8 @@ Result<DeltaReport> WriteLosslessDelta(const std::string& fine, const std::strin
         if (!fine_infos.contains(name)) report.removed.push_back(name);
     }
     writer->SetManifestExtra(std::string(kDeltaKey), {{"version", 1},
-                                                      {"mode", "lossless"},
+                                                      {"mode", options.max_relative_error > 0 ? "budgeted" : "lossless"},
+                                                      {"max_relative_error", options.max_relative_error},
                                                       {"base", {{"origin", base}, {"source", base_input.source}}},
                                                       {"tensors", std::move(tensors)},
                                                       {"added", report.added},

@@ -40,7 +40,7 @@ TEST_P(RealPairTest, RebuildsTheFineTuneBitExactAndStoresOnlyWhatChanged) {
     TempDir dir;
     const std::string base = testing::SharedData("finetunes/base/" + GetParam());
     const std::string fine = testing::SharedData("finetunes/ft_partial/" + GetParam());
-    Result<delta::DeltaReport> report = delta::WriteLosslessDelta(fine, base, dir.File("d.tnpk"), Quiet());
+    Result<delta::DeltaReport> report = delta::WriteDelta(fine, base, dir.File("d.tnpk"), Quiet());
     ASSERT_TRUE(report.ok()) << report.status().message();
     // The README: layers 3 and 4 and the final norm were trained; the other 28 of 47 tensors are identical.
     EXPECT_EQ(report->identical, 28u);
@@ -59,7 +59,7 @@ TEST_P(RealPairTest, TheWrongBaseIsNamedBeforeAnythingIsWritten) {
     TempDir dir;
     const std::string base = testing::SharedData("finetunes/base/" + GetParam());
     const std::string fine = testing::SharedData("finetunes/ft_partial/" + GetParam());
-    ASSERT_TRUE(delta::WriteLosslessDelta(fine, base, dir.File("d.tnpk"), Quiet()).ok());
+    ASSERT_TRUE(delta::WriteDelta(fine, base, dir.File("d.tnpk"), Quiet()).ok());
     Result<delta::ApplyReport> applied = delta::ApplyDelta(dir.File("d.tnpk"), fine, dir.File("out"), QuietApply());
     ASSERT_FALSE(applied.ok());
     EXPECT_EQ(applied.status().code(), StatusCode::kInvalidArgument);
@@ -72,7 +72,7 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, RealPairTest, ::testing::Values("fp32", "bf16")
 TEST(LosslessDeltaTest, AnUntouchedModelIsAllReferences) {
     TempDir dir;
     const std::string base = testing::SharedData("finetunes/base/fp32");
-    Result<delta::DeltaReport> report = delta::WriteLosslessDelta(base, base, dir.File("d.tnpk"), Quiet());
+    Result<delta::DeltaReport> report = delta::WriteDelta(base, base, dir.File("d.tnpk"), Quiet());
     ASSERT_TRUE(report.ok()) << report.status().message();
     EXPECT_EQ(report->identical, 47u);
     EXPECT_LT(report->delta_bytes, report->fine_bytes / 20);  // headers and config only
@@ -89,7 +89,7 @@ TEST(LosslessDeltaTest, AResizedVocabularyAndANewHeadAreStoredWholeAndListed) {
     spec.vocab = 72;  // resized embedding
     spec.tied = false;  // and a head of its own
     testing::WriteTinyLlama(dir.File("fine"), spec);
-    Result<delta::DeltaReport> report = delta::WriteLosslessDelta(dir.File("fine"), dir.File("base"), dir.File("d.tnpk"), Quiet());
+    Result<delta::DeltaReport> report = delta::WriteDelta(dir.File("fine"), dir.File("base"), dir.File("d.tnpk"), Quiet());
     ASSERT_TRUE(report.ok()) << report.status().message();
     EXPECT_EQ(report->added, std::vector<std::string>{"lm_head.weight"});
     EXPECT_EQ(report->whole, 2u);  // the resized embedding and the new head

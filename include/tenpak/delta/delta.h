@@ -1,16 +1,22 @@
 // Fine-tunes stored as deltas against their base model (a .tnpk whose manifest has a "delta" key).
 //
-// Lossless mode: every file of the fine-tune is rebuilt byte for byte. A tensor equal to the base's is
+// Lossless mode (the default): every file of the fine-tune is rebuilt byte for byte. A tensor equal to the base's is
 // a reference (no bytes); one of the same dtype and shape is stored as its difference from the base
 // (XOR or modular subtraction of the words, whichever compresses better on a sample) split into byte
 // planes, which the container's per-chunk zstd then compresses; any other tensor (new, or resized) is
 // stored whole. The delta records the hash of every base tensor it refers to, so that applying it to
 // the wrong base stops before anything is written and names the tensor.
+//
+// Budgeted mode (DeltaOptions::max_relative_error): each float matrix's change is approximated
+// within the budget by the cheapest encoder (src/delta/approx_encoder.h); apply rebuilds base +
+// the decoded change, rounded to the tensor's dtype.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "tenpak/artifact/packer.h"
 
@@ -18,6 +24,21 @@ namespace tenpak::delta {
 
 struct DeltaOptions {
     artifact::PackOptions pack;  // zstd level, chunk size, hash, signing, threads, progress
+    // 0: lossless. Otherwise the budget of every F32/F16/BF16 matrix: its rebuilt values may differ from
+    // the fine-tune's by this fraction of the change's norm, ||rebuilt - fine||_F <= E ||fine - base||_F;
+    // each such tensor is stored the cheapest way that meets it (low rank, sparse, int4/int8, sign),
+    // or as the exact difference when none does. Other tensors stay lossless.
+    double max_relative_error = 0;
+};
+
+// How one tensor was stored.
+struct TensorChoice {
+    std::string name;
+    std::string mode;       // "ref", "diff", "whole", "approx"
+    std::string encoder;    // approx: "lowrank", "sparse", "int4", "int8", "sign"
+    nlohmann::json params;  // approx: the encoder's (rank, count, group size)
+    uint64_t stored_bytes = 0;  // before the container's compression
+    double relative_error = 0;  // approx: ||rebuilt - fine|| / ||fine - base||
 };
 
 struct DeltaReport {
@@ -29,11 +50,13 @@ struct DeltaReport {
     uint64_t whole = 0;        // stored whole (shape or dtype changed, or new)
     std::vector<std::string> added;    // tensors the base does not have
     std::vector<std::string> removed;  // base tensors the fine-tune does not have
+    uint64_t approximated = 0;         // stored within the budget
+    std::vector<TensorChoice> tensors;
 };
 
 // `fine` and `base`: HF folders (or GGUF files) as `tenpak pack` reads them.
-Result<DeltaReport> WriteLosslessDelta(const std::string& fine, const std::string& base, const std::string& out,
-                                       const DeltaOptions& options);
+Result<DeltaReport> WriteDelta(const std::string& fine, const std::string& base, const std::string& out,
+                               const DeltaOptions& options);
 
 struct ApplyOptions {
     bool overwrite = false;
