@@ -61,7 +61,9 @@ sample_rss_timeline() {
     local time_pid=$1 child="" pid pids
     while [ -r "/proc/$time_pid/status" ]; do
         if [ -z "$child" ]; then
-            read -r -a pids <"/proc/$time_pid/task/$time_pid/children" 2>/dev/null || pids=()
+            # (The file has no final newline, so read fails after filling pids: ignore its status.)
+            pids=()
+            read -r -a pids <"/proc/$time_pid/task/$time_pid/children" 2>/dev/null || true
             for pid in "${pids[@]}"; do
                 if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = tenpak ]; then child=$pid; fi
             done
