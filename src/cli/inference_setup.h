@@ -18,9 +18,10 @@ struct InferenceArgs {
     std::string tokenizer;
     size_t threads = 0;
     bool check_numerics = false;
+    std::string base;  // MODEL is a delta of a fine-tune against this base model
 };
 
-// Adds MODEL, --threads, --tokenizer and --check-numerics to a subcommand.
+// Adds MODEL, --threads, --tokenizer, --check-numerics and --base to a subcommand.
 void AddInferenceOptions(CLI::App& cmd, InferenceArgs& args);
 
 struct Inference {

@@ -276,10 +276,16 @@ Status OpenArtifactGguf(std::shared_ptr<const artifact::Artifact> packed, Model&
 // A .tnpk of an HF folder opens like the folder: its config, carried files and tensors come from
 // the artifact, each chunk checked against its hash as it is read. A .tnpk of a GGUF file opens
 // like the GGUF file.
-Status OpenArtifact(std::shared_ptr<const artifact::Artifact> packed, Model& model) {
+Status OpenArtifact(std::shared_ptr<const artifact::Artifact> packed, const OpenOptions& options, Model& model) {
     const std::string path = packed->origin();
     if (packed->manifest().source == "gguf") return OpenArtifactGguf(std::move(packed), model);
-    if (packed->manifest().source != "hf") {
+    const bool delta = packed->manifest().source == "delta";
+    if (delta && !options.delta_tensors) {
+        return Status::InvalidArgument(path + ": a delta of a fine-tune against a base model; give the base it was "
+                                              "made against (--base BASE), or rebuild the fine-tune with `tenpak delta "
+                                              "apply " + path + " --base BASE -o DIR`");
+    }
+    if (packed->manifest().source != "hf" && !delta) {
         return Status::Unsupported(path + ": this artifact packs a " + packed->manifest().source +
                                    " input, which TenPak opens only unpacked (tenpak unpack " + path + " -o DIR)");
     }
@@ -302,7 +308,11 @@ Status OpenArtifact(std::shared_ptr<const artifact::Artifact> packed, Model& mod
     TP_ASSIGN_OR_RETURN(const std::string quant_config, optional_file("quant_config.json"));
     // Remote artifacts fetch a large tensor's chunks over several connections.
     const size_t parallel = remote::IsHttpUrl(path) ? 4 : 1;
-    folder.tensors = std::make_unique<artifact::ArtifactTensorSource>(std::move(packed), parallel);
+    if (delta) {
+        TP_ASSIGN_OR_RETURN(folder.tensors, options.delta_tensors(std::move(packed)));
+    } else {
+        folder.tensors = std::make_unique<artifact::ArtifactTensorSource>(std::move(packed), parallel);
+    }
     return OpenHfParts(std::move(folder), path, quantize_config, quant_config, model);
 }
 
@@ -390,7 +400,7 @@ Result<Model> OpenModel(const std::string& path_or_id, const OpenOptions& option
         model.format = SourceFormat::kArtifact;
         remote::RemoteOptions remote_options;
         TP_ASSIGN_OR_RETURN(const remote::RemoteArtifact remote, remote::OpenRemoteArtifact(path, remote_options));
-        TP_RETURN_IF_ERROR(OpenArtifact(remote.artifact, model));
+        TP_RETURN_IF_ERROR(OpenArtifact(remote.artifact, options, model));
         return model;
     }
     if (!fs::exists(path, ec)) {
@@ -405,7 +415,7 @@ Result<Model> OpenModel(const std::string& path_or_id, const OpenOptions& option
     if (!fs::is_directory(path, ec) && artifact::IsArtifactFile(path)) {
         model.format = SourceFormat::kArtifact;
         TP_ASSIGN_OR_RETURN(std::shared_ptr<const artifact::Artifact> packed, artifact::Artifact::OpenFile(path));
-        TP_RETURN_IF_ERROR(OpenArtifact(std::move(packed), model));
+        TP_RETURN_IF_ERROR(OpenArtifact(std::move(packed), options, model));
     } else if (fs::is_directory(path, ec)) {
         model.format = SourceFormat::kHfFolder;
         TP_RETURN_IF_ERROR(OpenHf(path, model));

@@ -64,6 +64,39 @@ TEST(DeltaCliTest, BudgetedDeltaIsSmallerAndReportsEachTensor) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// `eval DELTA --base BASE` reads the fine-tune through the delta, without writing it: the same
+// perplexity as the applied folder's.
+TEST(DeltaCliTest, EvalOfADeltaWithItsBaseMatchesTheAppliedModel) {
+    TempDir dir;
+    for (const auto& [from, to] : {std::pair{kBase, dir.File("base")}, {kFine, dir.File("fine")}}) {
+        fs::create_directories(to);
+        for (const std::string& name : testing::ListDir(from)) fs::copy_file(from + "/" + name, to + "/" + name);
+        for (const char* name : {"tokenizer.json", "tokenizer_config.json"}) {
+            fs::copy_file(testing::BundledModel() + "/" + name, to + "/" + name);
+        }
+    }
+    const std::string text = testing::SampleText(dir, 4000);
+    testing::CommandResult r =
+        RunTenpak({"delta", dir.File("fine"), "--base", dir.File("base"), "-o", dir.File("d.tnpk"), "--rel-error", "0.3"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = RunTenpak({"delta", "apply", dir.File("d.tnpk"), "--base", dir.File("base"), "-o", dir.File("out")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = RunTenpak({"eval", dir.File("out"), "--text", text, "--ctx", "64", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const double applied = nlohmann::json::parse(r.out)["ppl"];
+    r = RunTenpak({"eval", dir.File("d.tnpk"), "--base", dir.File("base"), "--text", text, "--ctx", "64", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["ppl"].get<double>(), applied);
+    // Without its base, a delta is refused with a message that asks for it; with the wrong one, the
+    // first differing tensor is named.
+    r = RunTenpak({"eval", dir.File("d.tnpk"), "--text", text, "--ctx", "64"});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("--base"), std::string::npos) << r.err;
+    r = RunTenpak({"eval", dir.File("d.tnpk"), "--base", dir.File("fine"), "--text", text, "--ctx", "64"});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("model.layers.3."), std::string::npos) << r.err;
+}
+
 TEST(DeltaCliTest, BadFlagsAndAWrongBaseFailClearly) {
     TempDir dir;
     testing::CommandResult r = RunTenpak({"delta", kFine, "--base", kBase, "-o", dir.File("d.tnpk"), "--rel-error", "1.5"});

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,10 @@
 #include "tenpak/io/vocab.h"
 #include "tenpak/model/model_config.h"
 #include "tenpak/model/model_spec.h"
+
+namespace tenpak::artifact {
+class Artifact;
+}  // namespace tenpak::artifact
 
 namespace tenpak::model {
 
@@ -46,6 +51,10 @@ struct OpenOptions {
     // A tokenizer for inputs that do not carry one (llama2.c): a llama2.c tokenizer .bin or a
     // SentencePiece .model. Empty: look next to the checkpoint.
     std::string tokenizer_path;
+    // For a .tnpk delta of a fine-tune (source "delta"): the fine-tune's tensors, rebuilt from the
+    // delta and its base (delta::OpenDeltaTensorSource bound to a base path). Unset: a delta is
+    // refused with a message that asks for the base.
+    std::function<Result<std::unique_ptr<io::TensorSource>>(std::shared_ptr<const artifact::Artifact>)> delta_tensors;
 };
 
 // Opens a local HF folder, a .gguf file, a llama2.c .bin, a .tnpk artifact of an HF folder (a path,
