@@ -12,6 +12,8 @@ namespace tenpak::cli {
 
 struct CliContext {
     std::function<Status()> action;
+    // The exit code of an action that ran fine but answers "no" (optimize with nothing feasible: 1).
+    int exit_code = 0;
 };
 
 void AddInspectCommand(CLI::App& app, CliContext& ctx);
@@ -29,6 +31,7 @@ void AddPullCommand(CLI::App& app, CliContext& ctx);
 void AddStreamCommand(CLI::App& app, CliContext& ctx);
 void AddDeltaCommand(CLI::App& app, CliContext& ctx);
 void AddServeArtifactsCommand(CLI::App& app, CliContext& ctx);
+void AddOptimizeCommand(CLI::App& app, CliContext& ctx);
 
 // 0 for OK, 2 for bad usage or input (kInvalidArgument, kNotFound, kCorruption, kUnsupported,
 // kIntegrity), 1 for a job that failed (I/O, network, resources, internal).

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
         tenpak::cli::AddStreamCommand(app, ctx);
         tenpak::cli::AddDeltaCommand(app, ctx);
         tenpak::cli::AddServeArtifactsCommand(app, ctx);
+        tenpak::cli::AddOptimizeCommand(app, ctx);
         try {
             app.parse(argc, argv);
         } catch (const CLI::ParseError& e) {
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "tenpak: error: %s\n", status.message().c_str());
             return tenpak::cli::ExitCodeFor(status);
         }
-        return 0;
+        return ctx.exit_code;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "tenpak: internal error: %s (this is a bug; please report it)\n", e.what());
         return 1;

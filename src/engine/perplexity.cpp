@@ -1,5 +1,6 @@
 #include "tenpak/engine/perplexity.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <vector>
@@ -21,7 +22,7 @@ Result<PerplexityResult> PerplexityOfTokens(Engine& engine, std::span<const int3
                                        " (use a longer text or a smaller --ctx)");
     }
     const auto start = std::chrono::steady_clock::now();
-    const int64_t windows = n / ctx;
+    const int64_t windows = options.max_windows > 0 ? std::min(n / ctx, options.max_windows) : n / ctx;
     const int64_t first = ctx / 2;  // logits from here on are scored
     const int64_t vocab = engine.vocab_size();
     std::vector<int32_t> window(static_cast<size_t>(ctx));

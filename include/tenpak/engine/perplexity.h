@@ -20,6 +20,9 @@ namespace tenpak::engine {
 
 struct PerplexityOptions {
     int64_t ctx = 512;
+    // At most this many windows from the start of the text (0: every whole window); a quick estimate
+    // for tools that compare many models on the same text.
+    int64_t max_windows = 0;
     // Called after each window with (windows done, windows in all).
     std::function<void(int64_t, int64_t)> on_window;
 };
