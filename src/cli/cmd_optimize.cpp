@@ -77,6 +77,7 @@ Result<optimize::OptimizeRequest> BuildRequest(const OptimizeArgs& args) {
     optimize::OptimizeRequest check = r;
     check.measure.latency.prompt_tokens = r.workload.prompt_tokens;
     TP_RETURN_IF_ERROR(optimize::CheckOptimizeRequest(check));
+    if (!args.report_dir.empty()) TP_RETURN_IF_ERROR(optimize::CheckReportFolder(args.report_dir));
     return r;
 }
 

@@ -39,7 +39,7 @@ Status ReadPositive(const nlohmann::json& entry, const char* key, const std::str
 const std::vector<GpuProfile>& BuiltinGpus() {
     // Figures and their sources: docs/hardware.md.
     static const std::vector<GpuProfile> gpus = {
-        {"T4", 16, 320, 65, 0.50, "NVIDIA T4 data sheet"},
+        {"T4", 16, 320, 65, 0.50, "NVIDIA T4 data sheet", /*runs_marlin=*/false},  // compute capability 7.5
         {"L4", 24, 300, 121, 0.80, "NVIDIA L4 data sheet"},
         {"A10G", 24, 600, 70, 1.00, "AWS EC2 G5 instance page"},
         {"A100-40GB", 40, 1555, 312, 3.50, "NVIDIA A100 data sheet (SXM4 40GB)"},
@@ -61,10 +61,10 @@ Result<std::vector<GpuProfile>> ApplyHardwareFile(std::vector<GpuProfile> gpus, 
         if (!entry.is_object()) return Status::InvalidArgument(where + " must be an object");
         for (const auto& [key, value] : entry.items()) {
             if (key != "memory_gb" && key != "bandwidth_gb_s" && key != "fp16_tflops" && key != "price_per_hour" &&
-                key != "source") {
+                key != "source" && key != "runs_marlin") {
                 return Status::InvalidArgument(where + " has an unknown field '" + key +
                                                "' (known: memory_gb, bandwidth_gb_s, fp16_tflops, price_per_hour, "
-                                               "source)");
+                                               "source, runs_marlin)");
             }
         }
         auto known = std::find_if(gpus.begin(), gpus.end(),
@@ -82,11 +82,16 @@ Result<std::vector<GpuProfile>> ApplyHardwareFile(std::vector<GpuProfile> gpus, 
             }
             profile.name = name;
             profile.source = path;
+            profile.runs_marlin = true;  // a GPU new enough to be added is Ampere or later; "runs_marlin": false says otherwise
         }
         TP_RETURN_IF_ERROR(ReadPositive(entry, "memory_gb", where, profile.memory_gb));
         TP_RETURN_IF_ERROR(ReadPositive(entry, "bandwidth_gb_s", where, profile.bandwidth_gb_s));
         TP_RETURN_IF_ERROR(ReadPositive(entry, "fp16_tflops", where, profile.fp16_tflops));
         TP_RETURN_IF_ERROR(ReadPositive(entry, "price_per_hour", where, profile.price_per_hour));
+        if (entry.contains("runs_marlin")) {
+            if (!entry.at("runs_marlin").is_boolean()) return Status::InvalidArgument(where + ".runs_marlin must be true or false");
+            profile.runs_marlin = entry.at("runs_marlin").get<bool>();
+        }
         if (entry.contains("source")) {
             if (!entry.at("source").is_string()) return Status::InvalidArgument(where + ".source must be a string");
             profile.source = entry.at("source").get<std::string>();

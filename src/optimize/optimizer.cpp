@@ -161,8 +161,6 @@ std::vector<Entry> ProjectAll(const OptimizeResult& result, const OptimizeReques
     std::vector<Entry> entries;
     for (const CandidateResult& c : result.candidates) {
         if (!c.error.empty()) continue;
-        const Result<KernelEfficiency> kernel = EfficiencyOf(c.family);
-        if (!kernel.ok()) continue;
         CandidateFigures figures;
         figures.family = c.family;
         figures.weight_bytes = c.tensor_bytes;
@@ -170,6 +168,8 @@ std::vector<Entry> ProjectAll(const OptimizeResult& result, const OptimizeReques
         figures.latency_spread =
             c.measured.latency_p50_ms > 0 ? c.measured.latency_p95_ms / c.measured.latency_p50_ms : 1.0;
         for (const GpuProfile& gpu : gpus) {
+            const Result<KernelEfficiency> kernel = EfficiencyOn(c.family, gpu);
+            if (!kernel.ok()) continue;
             for (int count : GpuCounts(request.assumptions)) {
                 const Projection p = Project(figures, *kernel, result.shape, request.workload, gpu, count, request.assumptions);
                 Entry e;

@@ -58,8 +58,10 @@ std::string QualityCostSvg(const OptimizeResult& result) {
     const std::optional<double> limit = result.request.constraints.max_ppl_delta_pct;
     if (limit) delta_max = std::max(delta_max, *limit);
     if (shown.empty() || !(cost_min > 0)) cost_min = 0.01, cost_max = 1;
-    // Log axis padded by a quarter decade each side; linear axis padded by a tenth.
-    const double lx0 = std::log10(cost_min) - 0.25, lx1 = std::log10(std::max(cost_max, cost_min * 1.0001)) + 0.25;
+    // Log axis padded by a tenth of the span each side (at least 0.02 decades, so close costs stay apart).
+    const double span = std::log10(std::max(cost_max, cost_min)) - std::log10(cost_min);
+    const double log_pad = std::max(0.02, span * 0.1);
+    const double lx0 = std::log10(cost_min) - log_pad, lx1 = std::log10(std::max(cost_max, cost_min)) + log_pad;
     const double pad = std::max(0.1, (delta_max - delta_min) * 0.1);
     const double y0 = delta_min - pad, y1 = delta_max + pad;
     const double plot_w = kWidth - kLeft - kRight, plot_h = kHeight - kTop - kBottom;
@@ -73,11 +75,12 @@ std::string QualityCostSvg(const OptimizeResult& result) {
     // Axes and ticks.
     svg += "<rect x=\"" + Num(kLeft) + "\" y=\"" + Num(kTop) + "\" width=\"" + Num(plot_w) + "\" height=\"" + Num(plot_h) +
            "\" fill=\"none\" stroke=\"#444\"/>\n";
-    for (int decade = static_cast<int>(std::ceil(lx0)); decade <= static_cast<int>(std::floor(lx1)); ++decade) {
-        const double x = px(std::pow(10.0, decade));
+    for (int i = 0; i <= 4; ++i) {
+        const double cost = std::pow(10.0, lx0 + (lx1 - lx0) * i / 4);
+        const double x = px(cost);
         svg += "<line x1=\"" + Num(x) + "\" y1=\"" + Num(kTop) + "\" x2=\"" + Num(x) + "\" y2=\"" + Num(kTop + plot_h) +
                "\" stroke=\"#ddd\"/>\n<text x=\"" + Num(x) + "\" y=\"" + Num(kTop + plot_h + 16) +
-               "\" text-anchor=\"middle\">$" + Label(std::pow(10.0, decade)) + "</text>\n";
+               "\" text-anchor=\"middle\">$" + Label(cost) + "</text>\n";
     }
     for (int i = 0; i <= 4; ++i) {
         const double v = y0 + (y1 - y0) * i / 4;
@@ -95,7 +98,9 @@ std::string QualityCostSvg(const OptimizeResult& result) {
                "\" y=\"" + Num(py(*limit) - 5) + "\" text-anchor=\"end\" fill=\"#c33\">max-ppl-delta " + Label(*limit) +
                "%</text>\n";
     }
-    // Points: green meets everything, grey misses something; the winner ringed.
+    // Points: green meets everything, grey misses something; the winner ringed. Candidates that land on
+    // the same spot (two presets giving one checkpoint) share one label.
+    std::vector<std::pair<std::string, std::string>> labels;  // "x,y" -> names
     for (const Entry* e : shown) {
         const double x = px(e->cost_per_1m_tokens), y = py(e->ppl_delta_pct);
         svg += "<circle cx=\"" + Num(x) + "\" cy=\"" + Num(y) + "\" r=\"5\" fill=\"" + (e->feasible ? "#2a2" : "#999") +
@@ -104,8 +109,19 @@ std::string QualityCostSvg(const OptimizeResult& result) {
         if (e->winner) {
             svg += "<circle cx=\"" + Num(x) + "\" cy=\"" + Num(y) + "\" r=\"10\" fill=\"none\" stroke=\"#c60\" stroke-width=\"2\"/>\n";
         }
-        svg += "<text x=\"" + Num(x + 8) + "\" y=\"" + Num(y - 6) + "\" font-size=\"10\">" + Escape(e->preset) +
-               (e->winner ? " (winner)" : "") + "</text>\n";
+        const std::string spot = Num(x) + "," + Num(y);
+        const std::string name = e->preset + (e->winner ? " (winner)" : "");
+        auto it = std::find_if(labels.begin(), labels.end(), [&](const auto& l) { return l.first == spot; });
+        if (it == labels.end()) {
+            labels.emplace_back(spot, name);
+        } else {
+            it->second += ", " + name;
+        }
+    }
+    for (const auto& [spot, names] : labels) {
+        const size_t comma = spot.find(',');
+        const double x = std::stod(spot.substr(0, comma)), y = std::stod(spot.substr(comma + 1));
+        svg += "<text x=\"" + Num(x + 8) + "\" y=\"" + Num(y - 6) + "\" font-size=\"10\">" + Escape(names) + "</text>\n";
     }
     // Legend.
     const double lx = kWidth - kRight + 16;

@@ -15,6 +15,7 @@ const std::vector<KernelEfficiency>& KernelEfficiencies() {
         {"gptq4", "vLLM, GPTQ Marlin (exllama on T4)", 0.38, 0.30, "vLLM PR 2330, PR 2497; IST-DASLab/marlin"},
         {"gptq3", "vLLM, exllama-style GPTQ (no 3-bit Marlin)", 0.32, 0.45, "vLLM PR 2330; optimum benchmark"},
         {"awq4", "vLLM, AWQ Marlin", 0.38, 0.30, "vLLM PR 6612 (same kernel as GPTQ Marlin)"},
+        {"awq4-gemm", "vLLM, AWQ GEMM (no Marlin: T4)", 0.18, 0.45, "AutoAWQ PR 320 (7B, A100-80GB, batch 1)"},
         {"bnb4", "transformers/TGI, bitsandbytes 4-bit", 0.14, 0.40,
          "HF blog overview-quantization-transformers: 0.71x FP16 tokens/s (Llama-2-13B, A100)"},
         {"bnb8", "transformers/TGI, bitsandbytes LLM.int8", 0.075, 0.20,
@@ -28,6 +29,11 @@ Result<KernelEfficiency> EfficiencyOf(std::string_view family) {
         if (k.family == family) return k;
     }
     return Status::InvalidArgument("no kernel efficiency for format family '" + std::string(family) + "'");
+}
+
+Result<KernelEfficiency> EfficiencyOn(std::string_view family, const GpuProfile& gpu) {
+    if (family == "awq4" && !gpu.runs_marlin) return EfficiencyOf("awq4-gemm");
+    return EfficiencyOf(family);
 }
 
 ModelShape ShapeOf(const model::ModelConfig& config) {

@@ -301,14 +301,20 @@ std::string ReportMarkdown(const OptimizeResult& result) {
     return md;
 }
 
-Status WriteReportFolder(const std::string& dir, const OptimizeResult& result) {
-    // An earlier report is replaced; any other non-empty folder is left alone (a mistyped -o must not
-    // wipe someone's files).
+Status CheckReportFolder(const std::string& dir) {
     std::error_code error;
-    if (std::filesystem::is_directory(dir, error) && !std::filesystem::is_empty(dir, error) &&
-        !std::filesystem::exists(dir + "/report.json", error)) {
+    if (!std::filesystem::exists(dir, error)) return Status::Ok();
+    if (!std::filesystem::is_directory(dir, error)) {
+        return Status::InvalidArgument(dir + " is a file, not a report folder; choose another -o");
+    }
+    if (!std::filesystem::is_empty(dir, error) && !std::filesystem::exists(dir + "/report.json", error)) {
         return Status::InvalidArgument(dir + " exists and is not an optimize report folder; choose another -o");
     }
+    return Status::Ok();
+}
+
+Status WriteReportFolder(const std::string& dir, const OptimizeResult& result) {
+    TP_RETURN_IF_ERROR(CheckReportFolder(dir));
     TP_ASSIGN_OR_RETURN(io::AtomicDirectory out, io::AtomicDirectory::Create(dir, /*replace_existing=*/true));
     TP_RETURN_IF_ERROR(out.WriteFile("report.json", ReportJson(result).dump(2) + "\n"));
     TP_RETURN_IF_ERROR(out.WriteFile("report.md", ReportMarkdown(result)));

@@ -136,6 +136,7 @@ TEST(OptimizeCliTest, ImpossibleOrUnknownInputIsRefusedBeforeAnyWork) {
         {{"--prompt-tokens", "0"}, "--prompt-tokens and --output-tokens must be at least 1"},
         {{"--prompt-tokens", "500"}, "is longer than the 512 tokens"},
         {{"--hardware-file", dir.File("missing.json")}, "missing.json"},
+        {{"-o", testing::SourcePath("models")}, "is not an optimize report folder"},
     };
     for (const Case& c : cases) {
         testing::CommandResult r = RunTenpak(QuickRun(dir, c.flags));

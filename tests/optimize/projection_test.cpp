@@ -107,6 +107,13 @@ TEST(ProjectionTest, TheStepOverheadIsAFloorAndBitsandbytesFourBitDecodesSlowerT
     EXPECT_LT(nf4_tps, fp16_tps);
     EXPECT_GT(gptq_tps, 1.5 * fp16_tps);  // Marlin: about 2x FP16 end to end (vLLM PR 2330)
     EXPECT_FALSE(EfficiencyOf("gguf").ok());
+    // T4 cannot run Marlin: AWQ falls back to the slower GEMM kernel there; GPTQ's figure stays.
+    const GpuProfile t4 = BuiltinGpus()[0];
+    ASSERT_EQ(t4.name, "T4");
+    EXPECT_FALSE(t4.runs_marlin);
+    EXPECT_EQ(EfficiencyOn("awq4", t4)->family, "awq4-gemm");
+    EXPECT_EQ(EfficiencyOn("awq4", a100)->family, "awq4");
+    EXPECT_EQ(EfficiencyOn("gptq4", t4)->family, "gptq4");
 }
 
 TEST(ProjectionTest, ShapeComesFromTheConfig) {

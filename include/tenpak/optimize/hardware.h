@@ -17,6 +17,8 @@ struct GpuProfile {
     double fp16_tflops = 0;       // peak dense FP16 tensor-core throughput (no sparsity)
     double price_per_hour = 0;    // USD per GPU-hour
     std::string source;           // where the figures come from
+    // Compute capability 8.0 or more: runs the Marlin kernels vLLM serves 4-bit GPTQ and AWQ with.
+    bool runs_marlin = true;
 };
 
 // T4, L4, A10G, A100-40GB, A100-80GB, H100, in that order.

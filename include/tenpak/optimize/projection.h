@@ -33,6 +33,9 @@ struct KernelEfficiency {
 };
 const std::vector<KernelEfficiency>& KernelEfficiencies();
 Result<KernelEfficiency> EfficiencyOf(std::string_view family);
+// The kernel that serves `family` on `gpu`: AWQ falls back from Marlin to vLLM's AWQ GEMM kernel on a
+// GPU that cannot run Marlin (T4); GPTQ's figure was measured with the exllama kernel and stays.
+Result<KernelEfficiency> EfficiencyOn(std::string_view family, const GpuProfile& gpu);
 
 struct ServingAssumptions {
     double memory_utilization = 0.9;       // vLLM's default gpu_memory_utilization

@@ -18,6 +18,10 @@ std::string TerminalSummary(const OptimizeResult& result);
 // per 1M tokens (log scale) across, perplexity change up; the max-ppl-delta line; the winner ringed.
 std::string QualityCostSvg(const OptimizeResult& result);
 
+// Whether `dir` may receive a report: absent, empty, or an earlier report (it has a report.json). Any
+// other folder is refused, so that a mistyped -o cannot wipe someone's files. Checked before any work.
+Status CheckReportFolder(const std::string& dir);
+
 // report.md, report.json and quality_vs_cost.svg in `dir`, which appears complete or not at all.
 Status WriteReportFolder(const std::string& dir, const OptimizeResult& result);
 
