@@ -1,4 +1,5 @@
-// tenpak delta FINETUNED --base BASE -o OUT.tnpk [--lossless | --rel-error E] and tenpak delta apply
+// tenpak delta FINETUNED --base BASE -o OUT.tnpk [--lossless | --rel-error E | --max-ppl-delta PCT
+// [--eval-text FILE]] and tenpak delta apply
 // DELTA --base BASE -o OUT: fine-tunes stored as deltas against their base model.
 #include <algorithm>
 #include <chrono>
@@ -19,6 +20,10 @@ struct DeltaArgs {
     std::string output;
     bool lossless = false;
     double rel_error = 0;
+    double max_ppl_delta = 0;
+    std::string eval_text;
+    int64_t ctx = 512;
+    int64_t eval_windows = 0;
     int zstd_level = 3;
     size_t threads = 0;
     bool force = false;
@@ -42,10 +47,22 @@ Status RunDelta(const DeltaArgs& args) {
     options.pack.threads = args.threads;
     options.pack.progress = !args.json;
     options.max_relative_error = args.rel_error;
-    const std::string mode = args.rel_error > 0 ? "budgeted" : "lossless";
     const auto start = std::chrono::steady_clock::now();
-    TP_ASSIGN_OR_RETURN(const delta::DeltaReport report,
-                        delta::WriteDelta(args.fine, args.base, args.output, options));
+    delta::TargetedDeltaReport targeted;
+    if (args.max_ppl_delta > 0) {
+        delta::PerplexityTarget target;
+        target.max_ppl_delta_pct = args.max_ppl_delta;
+        target.eval_text = args.eval_text;
+        target.ctx = args.ctx;
+        target.max_windows = args.eval_windows;
+        target.threads = args.threads;
+        TP_ASSIGN_OR_RETURN(targeted, delta::WriteDeltaWithinPerplexity(args.fine, args.base, args.output, options, target));
+    } else {
+        TP_ASSIGN_OR_RETURN(targeted.delta, delta::WriteDelta(args.fine, args.base, args.output, options));
+    }
+    const delta::DeltaReport& report = targeted.delta;
+    const double budget = args.max_ppl_delta > 0 ? targeted.chosen_relative_error : args.rel_error;
+    const std::string mode = budget > 0 ? "budgeted" : "lossless";
     const double seconds = SecondsSince(start);
     const double ratio =
         report.delta_bytes == 0 ? 0.0 : static_cast<double>(report.fine_bytes) / static_cast<double>(report.delta_bytes);
@@ -67,11 +84,19 @@ Status RunDelta(const DeltaArgs& args) {
             }
             tensors.push_back(std::move(entry));
         }
-        PrintJson({{"finetuned", args.fine},
+        nlohmann::ordered_json trials = nlohmann::ordered_json::array();
+        for (const delta::BudgetTrial& t : targeted.trials) {
+            trials.push_back({{"relative_error", t.relative_error},
+                              {"delta_bytes", t.delta_bytes},
+                              {"ppl", t.ppl},
+                              {"ppl_delta_pct", t.ppl_delta_pct},
+                              {"fits", t.fits}});
+        }
+        nlohmann::ordered_json out = {{"finetuned", args.fine},
                    {"base", args.base},
                    {"output", args.output},
                    {"mode", mode},
-                   {"max_relative_error", args.rel_error},
+                   {"max_relative_error", budget},
                    {"approximated_tensors", report.approximated},
                    {"approximated_by_encoder", by_encoder},
                    {"worst_relative_error", worst},
@@ -85,12 +110,24 @@ Status RunDelta(const DeltaArgs& args) {
                    {"whole_tensors", report.whole},
                    {"added", report.added},
                    {"removed", report.removed},
-                   {"seconds", seconds}});
+                   {"seconds", seconds}};
+        if (args.max_ppl_delta > 0) {
+            out["max_ppl_delta_pct"] = args.max_ppl_delta;
+            out["finetuned_ppl"] = targeted.fine_ppl;
+            out["trials"] = trials;
+        }
+        PrintJson(out);
         return Status::Ok();
     }
     std::printf("delta of %s against %s -> %s (%s)\n", args.fine.c_str(), args.base.c_str(), args.output.c_str(),
-                args.rel_error > 0 ? ("relative error <= " + Short(args.rel_error) + " per tensor").c_str()
-                                   : "lossless");
+                budget > 0 ? ("relative error <= " + Short(budget) + " per tensor").c_str() : "lossless");
+    for (const delta::BudgetTrial& t : targeted.trials) {
+        char trial[160];
+        std::snprintf(trial, sizeof trial, "budget %s: %s, ppl %.4f (%+.2f%% of the fine-tune's %.4f): %s",
+                      Short(t.relative_error).c_str(), FormatBytes(t.delta_bytes).c_str(), t.ppl, t.ppl_delta_pct,
+                      targeted.fine_ppl, t.fits ? "fits" : "too far");
+        PrintField("tried", trial);
+    }
     char line[96];
     std::snprintf(line, sizeof line, " (ratio %.2f), %.2f s", ratio, seconds);
     PrintField("size", FormatBytes(report.fine_bytes) + " -> " + FormatBytes(report.delta_bytes) + line);
@@ -148,6 +185,15 @@ void AddDeltaCommand(CLI::App& app, CliContext& ctx) {
                     "(0 < E < 1), stored the cheapest way that meets it: low rank, sparse, int4/int8 or sign")
         ->check(CLI::Range(0.0, 1.0))
         ->excludes(lossless);
+    cmd->add_option("--max-ppl-delta", args->max_ppl_delta,
+                    "Budgeted by quality: the loosest per-tensor budget whose rebuilt model's perplexity on --eval-text "
+                    "stays within PCT percent of the fine-tune's (lossless when none does)")
+        ->check(CLI::PositiveNumber)
+        ->excludes(lossless)
+        ->excludes("--rel-error");
+    cmd->add_option("--eval-text", args->eval_text, "--max-ppl-delta: the text (default: the bundled TinyStories sample)");
+    cmd->add_option("--ctx", args->ctx, "--max-ppl-delta: perplexity window (default 512, capped by the model's context)");
+    cmd->add_option("--eval-windows", args->eval_windows, "--max-ppl-delta: score at most this many windows (default: all)");
     cmd->add_option("--zstd-level", args->zstd_level, "zstd level of the delta's chunks (default 3)");
     cmd->add_option("--threads", args->threads, "Threads for hashing and compression (default: all cores)");
     cmd->add_flag("--json", args->json, "Print a JSON summary for scripts");

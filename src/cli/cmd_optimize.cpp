@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "tenpak/engine/perplexity.h"
 #include "tenpak/optimize/candidate_cache.h"
 #include "tenpak/optimize/optimizer.h"
 #include "tenpak/optimize/report.h"
@@ -59,7 +60,7 @@ Result<optimize::OptimizeRequest> BuildRequest(const OptimizeArgs& args) {
     }
     TP_ASSIGN_OR_RETURN(r.hardware, optimize::ChooseHardware(gpus, args.hardware));
     r.workload = {args.prompt_tokens, args.output_tokens};
-    r.measure.eval_text = args.eval_text.empty() ? optimize::DefaultEvalText() : args.eval_text;
+    r.measure.eval_text = args.eval_text.empty() ? engine::DefaultEvalText() : args.eval_text;
     r.measure.ctx = args.ctx;
     r.measure.max_windows = args.eval_windows;
     r.measure.threads = args.threads;

@@ -3,9 +3,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <vector>
 
 namespace tenpak::engine {
+
+std::string DefaultEvalText() {
+    if (const char* env = std::getenv("TENPAK_EVAL_TEXT"); env != nullptr && *env != '\0') return env;
+    return TENPAK_DEFAULT_EVAL_TEXT;
+}
 
 Result<PerplexityResult> PerplexityOfTokens(Engine& engine, std::span<const int32_t> tokens, int32_t bos_id,
                                             const PerplexityOptions& options) {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 
 #include "tenpak/engine/perplexity.h"
 #include "tenpak/io/mapped_file.h"
@@ -47,11 +46,6 @@ Result<Measurement> Measurement::FromJson(const nlohmann::json& json) {
         return Status::Corruption("measurement record holds impossible figures");
     }
     return m;
-}
-
-std::string DefaultEvalText() {
-    if (const char* env = std::getenv("TENPAK_EVAL_TEXT"); env != nullptr && *env != '\0') return env;
-    return TENPAK_DEFAULT_EVAL_TEXT;
 }
 
 Result<Measurement> MeasureModel(const std::string& model_path, const MeasureOptions& options) {

@@ -64,10 +64,9 @@ TEST(DeltaCliTest, BudgetedDeltaIsSmallerAndReportsEachTensor) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
-// `eval DELTA --base BASE` reads the fine-tune through the delta, without writing it: the same
-// perplexity as the applied folder's.
-TEST(DeltaCliTest, EvalOfADeltaWithItsBaseMatchesTheAppliedModel) {
-    TempDir dir;
+// The real pair has no tokenizer files (it shares the bundled model's): copies of both with them, in
+// <dir>/base and <dir>/fine, so that the engine can score them.
+void CopyPairWithTokenizer(const TempDir& dir) {
     for (const auto& [from, to] : {std::pair{kBase, dir.File("base")}, {kFine, dir.File("fine")}}) {
         fs::create_directories(to);
         for (const std::string& name : testing::ListDir(from)) fs::copy_file(from + "/" + name, to + "/" + name);
@@ -75,6 +74,13 @@ TEST(DeltaCliTest, EvalOfADeltaWithItsBaseMatchesTheAppliedModel) {
             fs::copy_file(testing::BundledModel() + "/" + name, to + "/" + name);
         }
     }
+}
+
+// `eval DELTA --base BASE` reads the fine-tune through the delta, without writing it: the same
+// perplexity as the applied folder's.
+TEST(DeltaCliTest, EvalOfADeltaWithItsBaseMatchesTheAppliedModel) {
+    TempDir dir;
+    CopyPairWithTokenizer(dir);
     const std::string text = testing::SampleText(dir, 4000);
     testing::CommandResult r =
         RunTenpak({"delta", dir.File("fine"), "--base", dir.File("base"), "-o", dir.File("d.tnpk"), "--rel-error", "0.3"});
@@ -97,6 +103,55 @@ TEST(DeltaCliTest, EvalOfADeltaWithItsBaseMatchesTheAppliedModel) {
     EXPECT_NE(r.err.find("model.layers.3."), std::string::npos) << r.err;
 }
 
+// --max-ppl-delta keeps the loosest budget whose rebuilt model stays within the perplexity bound; the
+// figures it reports are those `eval` gives for the delta it wrote.
+TEST(DeltaCliTest, MaxPplDeltaKeepsTheLoosestBudgetWithinThePerplexityBound) {
+    TempDir dir;
+    CopyPairWithTokenizer(dir);
+    const std::string text = testing::SampleText(dir, 20000);
+    auto made = [&](const std::string& pct, const std::string& out) {
+        testing::CommandResult r = RunTenpak({"delta", dir.File("fine"), "--base", dir.File("base"), "-o", dir.File(out),
+                                              "--max-ppl-delta", pct, "--eval-text", text, "--ctx", "128", "--json"});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return nlohmann::json::parse(r.out);
+    };
+    const nlohmann::json tight = made("0.5", "tight.tnpk");
+    ASSERT_FALSE(tight["trials"].empty());
+    const double chosen = tight["max_relative_error"];
+    for (const nlohmann::json& t : tight["trials"]) {
+        EXPECT_EQ(t["fits"].get<bool>(), t["ppl_delta_pct"].get<double>() <= 0.5) << t.dump();
+        // Every budget looser than the one kept was tried and failed; every one that fitted is no looser.
+        if (t["fits"].get<bool>()) {
+            EXPECT_LE(t["relative_error"].get<double>(), chosen) << t.dump();
+        } else {
+            EXPECT_GT(t["relative_error"].get<double>(), chosen) << t.dump();
+        }
+    }
+    testing::CommandResult r = RunTenpak({"eval", dir.File("fine"), "--text", text, "--ctx", "128", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const double fine_ppl = nlohmann::json::parse(r.out)["ppl"];
+    EXPECT_DOUBLE_EQ(tight["finetuned_ppl"].get<double>(), fine_ppl);
+    r = RunTenpak({"eval", dir.File("tight.tnpk"), "--base", dir.File("base"), "--text", text, "--ctx", "128", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const double rebuilt_ppl = nlohmann::json::parse(r.out)["ppl"];
+    EXPECT_LE((rebuilt_ppl / fine_ppl - 1) * 100, 0.5);
+    if (chosen > 0) {
+        EXPECT_EQ(tight["mode"], "budgeted");
+        for (const nlohmann::json& t : tight["trials"]) {
+            if (t["relative_error"].get<double>() == chosen) {
+                EXPECT_DOUBLE_EQ(t["ppl"].get<double>(), rebuilt_ppl);
+            }
+        }
+    }
+    // A looser bound never costs more bytes.
+    const nlohmann::json loose = made("50", "loose.tnpk");
+    EXPECT_GE(loose["max_relative_error"].get<double>(), chosen);
+    EXPECT_LE(loose["delta_bytes"].get<uint64_t>(), tight["delta_bytes"].get<uint64_t>());
+    EXPECT_EQ(loose["delta_bytes"].get<uint64_t>(), fs::file_size(dir.File("loose.tnpk")));
+    // No trial file is left behind.
+    for (const std::string& name : testing::ListDir(dir.path())) EXPECT_EQ(name.find(".trial-"), std::string::npos) << name;
+}
+
 TEST(DeltaCliTest, BadFlagsAndAWrongBaseFailClearly) {
     TempDir dir;
     testing::CommandResult r = RunTenpak({"delta", kFine, "--base", kBase, "-o", dir.File("d.tnpk"), "--rel-error", "1.5"});
@@ -104,6 +159,11 @@ TEST(DeltaCliTest, BadFlagsAndAWrongBaseFailClearly) {
     EXPECT_NE(r.err.find("rel-error"), std::string::npos) << r.err;
     r = RunTenpak({"delta", kFine, "--base", kBase, "-o", dir.File("d.tnpk"), "--rel-error", "0.1", "--lossless"});
     EXPECT_NE(r.exit_code, 0);
+    r = RunTenpak({"delta", kFine, "--base", kBase, "-o", dir.File("d.tnpk"), "--max-ppl-delta", "1", "--rel-error", "0.1"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--max-ppl-delta"), std::string::npos) << r.err;
+    r = RunTenpak({"delta", kFine, "--base", kBase, "-o", dir.File("d.tnpk"), "--max-ppl-delta", "-1"});
+    EXPECT_EQ(r.exit_code, 2);
     r = RunTenpak({"delta", kFine, "-o", dir.File("d.tnpk")});
     EXPECT_NE(r.exit_code, 0);
     EXPECT_NE(r.err.find("--base"), std::string::npos) << r.err;

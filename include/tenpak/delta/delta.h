@@ -58,6 +58,39 @@ struct DeltaReport {
 Result<DeltaReport> WriteDelta(const std::string& fine, const std::string& base, const std::string& out,
                                const DeltaOptions& options);
 
+// --max-ppl-delta: the loosest of `budgets` whose rebuilt model keeps its perplexity on the eval text
+// within `max_ppl_delta_pct` of the fine-tune's, found by bisection (a tighter budget never rebuilds a
+// worse model, so the fitting budgets form a prefix of the list from the tight end); lossless when
+// none fits. Each trial is a real delta, rebuilt tensor by tensor through the engine without being
+// written out as a model.
+struct PerplexityTarget {
+    double max_ppl_delta_pct = 0;
+    std::string eval_text;   // empty: engine::DefaultEvalText()
+    int64_t ctx = 512;       // capped by the model's context
+    int64_t max_windows = 0; // 0: every window of the text
+    size_t threads = 0;
+    std::vector<double> budgets = {0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01};  // loosest first
+};
+
+struct BudgetTrial {
+    double relative_error = 0;
+    uint64_t delta_bytes = 0;
+    double ppl = 0;
+    double ppl_delta_pct = 0;  // against the fine-tune's
+    bool fits = false;
+};
+
+struct TargetedDeltaReport {
+    DeltaReport delta;                 // of the delta written
+    double fine_ppl = 0;
+    double chosen_relative_error = 0;  // 0: none fitted, the delta is lossless
+    std::vector<BudgetTrial> trials;   // in the order they were tried
+};
+
+Result<TargetedDeltaReport> WriteDeltaWithinPerplexity(const std::string& fine, const std::string& base,
+                                                       const std::string& out, const DeltaOptions& options,
+                                                       const PerplexityTarget& target);
+
 struct ApplyOptions {
     bool overwrite = false;
     bool progress = true;

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 
 #include "tenpak/core/result.h"
@@ -37,6 +38,10 @@ struct PerplexityResult {
     double seconds = 0;
     double tokens_per_second = 0;  // tokens evaluated (windows x ctx) per second
 };
+
+// The bundled eval text (models/text/tinystories_val.txt, held-out TinyStories): TENPAK_EVAL_TEXT if
+// set, else the source tree's copy. The default of the tools that compare models' perplexity.
+std::string DefaultEvalText();
 
 // kInvalidArgument when the text has fewer than ctx tokens (saying how many it has and needs) or
 // ctx exceeds the engine's context.

@@ -37,10 +37,6 @@ struct Measurement {
     static Result<Measurement> FromJson(const nlohmann::json& json);
 };
 
-// The bundled eval text (models/text/tinystories_val.txt): TENPAK_EVAL_TEXT if set, else the source
-// tree's copy.
-std::string DefaultEvalText();
-
 // Opens `model_path` (any model TenPak reads) and measures it.
 Result<Measurement> MeasureModel(const std::string& model_path, const MeasureOptions& options);
 
