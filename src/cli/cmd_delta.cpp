@@ -25,6 +25,7 @@ struct DeltaArgs {
     int64_t ctx = 512;
     int64_t eval_windows = 0;
     int zstd_level = 3;
+    std::string format;  // delta apply: hf or tnpk
     size_t threads = 0;
     bool force = false;
     bool json = false;
@@ -151,22 +152,99 @@ Status RunApply(const DeltaArgs& args) {
     delta::ApplyOptions options;
     options.overwrite = args.force;
     options.progress = !args.json;
+    options.pack.zstd_level = args.zstd_level;
+    options.pack.threads = args.threads;
+    const std::string format = !args.format.empty() ? args.format : args.output.ends_with(".tnpk") ? "tnpk" : "hf";
+    if (format == "tnpk") {
+        options.format = delta::ApplyFormat::kTnpk;
+    } else if (format != "hf") {
+        return Status::InvalidArgument("unknown --format '" + args.format + "' (supported: hf, tnpk)");
+    }
     const auto start = std::chrono::steady_clock::now();
     TP_ASSIGN_OR_RETURN(const delta::ApplyReport report, delta::ApplyDelta(args.fine, args.base, args.output, options));
     const double seconds = SecondsSince(start);
     if (args.json) {
-        PrintJson({{"delta", args.fine},
+        nlohmann::ordered_json out = {{"delta", args.fine},
                    {"base", args.base},
                    {"output", args.output},
+                   {"format", format},
                    {"files", report.files},
                    {"bytes", report.bytes},
                    {"base_tensors_checked", report.base_tensors_checked},
-                   {"seconds", seconds}});
+                   {"seconds", seconds}};
+        if (options.format == delta::ApplyFormat::kTnpk) {
+            out["artifact_id"] = report.artifact_id;
+            out["artifact_bytes"] = report.artifact_bytes;
+        }
+        PrintJson(out);
         return Status::Ok();
     }
     std::printf("applied %s to %s -> %s: %llu files, %s, %.2f s (%llu base tensors checked)\n", args.fine.c_str(),
                 args.base.c_str(), args.output.c_str(), static_cast<unsigned long long>(report.files),
                 FormatBytes(report.bytes).c_str(), seconds, static_cast<unsigned long long>(report.base_tensors_checked));
+    if (options.format == delta::ApplyFormat::kTnpk) {
+        std::printf("packed as %s (%s)\n", report.artifact_id.c_str(), FormatBytes(report.artifact_bytes).c_str());
+    }
+    return Status::Ok();
+}
+
+struct EstimateArgs {
+    std::string fine;
+    std::string base;
+    std::vector<double> budgets = {0.05, 0.1, 0.2, 0.5};
+    double sample_fraction = 0.25;
+    int zstd_level = 3;
+    bool json = false;
+};
+
+Status RunEstimate(const EstimateArgs& args) {
+    delta::EstimateOptions options;
+    options.budgets = args.budgets;
+    options.sample_fraction = args.sample_fraction;
+    options.zstd_level = args.zstd_level;
+    const auto start = std::chrono::steady_clock::now();
+    TP_ASSIGN_OR_RETURN(const delta::DeltaEstimate estimate, delta::EstimateDelta(args.fine, args.base, options));
+    const double seconds = SecondsSince(start);
+    auto ratio = [&](uint64_t bytes) {
+        return bytes == 0 ? 0.0 : static_cast<double>(estimate.fine_bytes) / static_cast<double>(bytes);
+    };
+    if (args.json) {
+        nlohmann::ordered_json modes = nlohmann::ordered_json::array();
+        for (const delta::ModeEstimate& m : estimate.modes) {
+            modes.push_back({{"mode", m.mode},
+                             {"max_relative_error", m.relative_error},
+                             {"estimated_bytes", m.bytes},
+                             {"compression_ratio", ratio(m.bytes)}});
+        }
+        PrintJson({{"finetuned", args.fine},
+                   {"base", args.base},
+                   {"finetuned_bytes", estimate.fine_bytes},
+                   {"identical_tensors", estimate.identical},
+                   {"changed_tensors", estimate.changed},
+                   {"whole_tensors", estimate.whole},
+                   {"added", estimate.added},
+                   {"removed", estimate.removed},
+                   {"changed_bytes", estimate.changed_bytes},
+                   {"sampled_tensors", estimate.sampled},
+                   {"sampled_bytes", estimate.sampled_bytes},
+                   {"modes", modes},
+                   {"seconds", seconds}});
+        return Status::Ok();
+    }
+    std::printf("estimate of a delta of %s against %s (nothing written)\n", args.fine.c_str(), args.base.c_str());
+    PrintField("tensors", WithThousands(estimate.identical) + " identical, " + WithThousands(estimate.changed) +
+                              " changed (" + WithThousands(estimate.sampled) + " encoded as a sample), " +
+                              WithThousands(estimate.whole) + " whole");
+    for (const delta::ModeEstimate& m : estimate.modes) {
+        char line[128];
+        std::snprintf(line, sizeof line, "%s (ratio %.2f)", FormatBytes(m.bytes).c_str(), ratio(m.bytes));
+        PrintField(m.mode == "lossless" ? "lossless" : "--rel-error " + Short(m.relative_error), line);
+    }
+    for (const std::string& name : estimate.added) PrintField("added", name);
+    for (const std::string& name : estimate.removed) PrintField("removed", name);
+    char line[64];
+    std::snprintf(line, sizeof line, "%.2f s", seconds);
+    PrintField("time", line);
     return Status::Ok();
 }
 
@@ -202,10 +280,29 @@ void AddDeltaCommand(CLI::App& app, CliContext& ctx) {
     CLI::App* apply = cmd->add_subcommand("apply", "Rebuild a fine-tune from its delta and its base");
     apply->add_option("DELTA", apply_args->fine, "The delta .tnpk")->required();
     apply->add_option("--base", apply_args->base, "The base model the delta was made against")->required();
-    apply->add_option("-o,--output", apply_args->output, "Output folder")->required();
+    apply->add_option("-o,--output", apply_args->output, "Output folder, or .tnpk artifact")->required();
+    apply->add_option("--format", apply_args->format,
+                      "hf (a folder, the default) or tnpk (a .tnpk artifact; the default when -o ends in .tnpk)");
+    apply->add_option("--zstd-level", apply_args->zstd_level, "tnpk: zstd level of the chunks (default 3)");
+    apply->add_option("--threads", apply_args->threads, "tnpk: threads for hashing and compression (default: all)");
     apply->add_flag("--force", apply_args->force, "Replace an existing non-empty output folder");
     apply->add_flag("--json", apply_args->json, "Print a JSON summary for scripts");
     apply->callback([&ctx, apply_args]() { ctx.action = [apply_args]() { return RunApply(*apply_args); }; });
+
+    auto estimate_args = std::make_shared<EstimateArgs>();
+    CLI::App* estimate =
+        cmd->add_subcommand("estimate", "Estimate each mode's delta size from a sample of tensors, writing nothing");
+    estimate->add_option("FINETUNED", estimate_args->fine, "The fine-tuned model (HF folder)")->required();
+    estimate->add_option("--base", estimate_args->base, "The base model it was fine-tuned from")->required();
+    estimate->add_option("--rel-error", estimate_args->budgets, "Budgets to estimate besides lossless (default 0.05,0.1,0.2,0.5)")
+        ->delimiter(',')
+        ->check(CLI::Range(0.0, 1.0));
+    estimate->add_option("--sample-fraction", estimate_args->sample_fraction,
+                         "Share of the changed tensors encoded for real (default 0.25; 1: all, exact but slower)")
+        ->check(CLI::Range(0.0, 1.0));
+    estimate->add_option("--zstd-level", estimate_args->zstd_level, "zstd level the delta would use (default 3)");
+    estimate->add_flag("--json", estimate_args->json, "Print JSON for scripts");
+    estimate->callback([&ctx, estimate_args]() { ctx.action = [estimate_args]() { return RunEstimate(*estimate_args); }; });
     cmd->callback([&ctx, cmd, args]() {
         if (cmd->get_subcommands().empty()) {
             ctx.action = [args]() {

@@ -152,6 +152,64 @@ TEST(DeltaCliTest, MaxPplDeltaKeepsTheLoosestBudgetWithinThePerplexityBound) {
     for (const std::string& name : testing::ListDir(dir.path())) EXPECT_EQ(name.find(".trial-"), std::string::npos) << name;
 }
 
+// `delta estimate` writes nothing and lands near what `delta` then writes, in every mode.
+TEST(DeltaCliTest, EstimateIsCloseToTheWrittenDeltasAndWritesNothing) {
+    TempDir dir;
+    auto written = [&](const std::vector<std::string>& mode) {
+        std::vector<std::string> args = {"delta", kFine, "--base", kBase, "-o", dir.File("d.tnpk"), "--json"};
+        args.insert(args.end(), mode.begin(), mode.end());
+        testing::CommandResult r = RunTenpak(args);
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        fs::remove(dir.File("d.tnpk"));
+        return static_cast<double>(nlohmann::json::parse(r.out)["delta_bytes"].get<uint64_t>());
+    };
+    const double lossless = written({});
+    const double budgeted = written({"--rel-error", "0.2"});
+    for (const auto& [fraction, tolerance] : {std::pair{"1", 0.05}, {"0.25", 0.15}}) {
+        testing::CommandResult r = RunTenpak({"delta", "estimate", kFine, "--base", kBase, "--rel-error", "0.2,0.5",
+                                              "--sample-fraction", fraction, "--json"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const nlohmann::json e = nlohmann::json::parse(r.out);
+        EXPECT_EQ(e["identical_tensors"], 28);
+        EXPECT_EQ(e["changed_tensors"], 19);
+        ASSERT_EQ(e["modes"].size(), 3u);
+        EXPECT_EQ(e["modes"][0]["mode"], "lossless");
+        EXPECT_NEAR(e["modes"][0]["estimated_bytes"].get<double>() / lossless, 1.0, tolerance) << fraction;
+        EXPECT_EQ(e["modes"][1]["max_relative_error"], 0.2);
+        EXPECT_NEAR(e["modes"][1]["estimated_bytes"].get<double>() / budgeted, 1.0, tolerance) << fraction;
+        EXPECT_LE(e["modes"][2]["estimated_bytes"].get<uint64_t>(), e["modes"][1]["estimated_bytes"].get<uint64_t>());
+    }
+    EXPECT_TRUE(testing::ListDir(dir.path()).empty());
+    EXPECT_EQ(RunTenpak({"delta", "estimate", kFine, "--base", kBase, "--sample-fraction", "0"}).exit_code, 2);
+    EXPECT_EQ(RunTenpak({"delta", "estimate", kFine}).exit_code, 2);
+}
+
+// `delta apply --format tnpk` (or an -o ending in .tnpk) packs the rebuilt fine-tune: unpacked, it is the
+// fine-tune byte for byte, and other commands open it as a model.
+TEST(DeltaCliTest, ApplyCanWriteATnpkArtifact) {
+    TempDir dir;
+    ASSERT_EQ(RunTenpak({"delta", kFine, "--base", kBase, "-o", dir.File("d.tnpk")}).exit_code, 0);
+    testing::CommandResult r =
+        RunTenpak({"delta", "apply", dir.File("d.tnpk"), "--base", kBase, "-o", dir.File("fine.tnpk"), "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json made = nlohmann::json::parse(r.out);
+    EXPECT_EQ(made["format"], "tnpk");
+    EXPECT_EQ(made["artifact_bytes"].get<uint64_t>(), fs::file_size(dir.File("fine.tnpk")));
+    ASSERT_EQ(RunTenpak({"unpack", dir.File("fine.tnpk"), "-o", dir.File("out")}).exit_code, 0);
+    for (const std::string& name : testing::ListDir(kFine)) {
+        EXPECT_TRUE(ReadFile(kFine + "/" + name) == ReadFile(dir.File("out/" + name))) << name;
+    }
+    // No scratch folder is left beside it; an existing artifact needs --force; an unknown format is refused.
+    for (const std::string& name : testing::ListDir(dir.path())) EXPECT_EQ(name.find(".files-"), std::string::npos) << name;
+    r = RunTenpak({"delta", "apply", dir.File("d.tnpk"), "--base", kBase, "-o", dir.File("fine.tnpk")});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
+    r = RunTenpak({"delta", "apply", dir.File("d.tnpk"), "--base", kBase, "-o", dir.File("x"), "--format", "gguf"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("hf, tnpk"), std::string::npos) << r.err;
+    EXPECT_EQ(RunTenpak({"inspect", dir.File("fine.tnpk")}).exit_code, 0);
+}
+
 TEST(DeltaCliTest, BadFlagsAndAWrongBaseFailClearly) {
     TempDir dir;
     testing::CommandResult r = RunTenpak({"delta", kFine, "--base", kBase, "-o", dir.File("d.tnpk"), "--rel-error", "1.5"});

@@ -91,20 +91,59 @@ Result<TargetedDeltaReport> WriteDeltaWithinPerplexity(const std::string& fine, 
                                                        const std::string& out, const DeltaOptions& options,
                                                        const PerplexityTarget& target);
 
+// `tenpak delta estimate`: what each mode would store, from a sample of the changed tensors, without
+// writing anything. Identical and whole tensors are classified exactly (a byte comparison is cheap);
+// of the changed ones, every k-th (k = 1 / sample_fraction, at least one) is encoded for real in each
+// mode, and the rest are scaled by the sample's bytes stored per byte.
+struct EstimateOptions {
+    std::vector<double> budgets = {0.05, 0.1, 0.2, 0.5};  // --rel-error values to estimate besides lossless
+    double sample_fraction = 0.25;
+    int zstd_level = 3;
+};
+
+struct ModeEstimate {
+    std::string mode;           // "lossless" or "budgeted"
+    double relative_error = 0;  // budgeted: its budget
+    uint64_t bytes = 0;         // estimated size of the delta artifact
+};
+
+struct DeltaEstimate {
+    uint64_t fine_bytes = 0;
+    uint64_t identical = 0, changed = 0, whole = 0;  // tensors
+    std::vector<std::string> added, removed;
+    uint64_t changed_bytes = 0;          // raw bytes of the changed tensors
+    uint64_t sampled = 0;                // changed tensors encoded
+    uint64_t sampled_bytes = 0;
+    std::vector<ModeEstimate> modes;     // lossless first, then each budget
+};
+
+Result<DeltaEstimate> EstimateDelta(const std::string& fine, const std::string& base, const EstimateOptions& options);
+
+enum class ApplyFormat : uint8_t {
+    kHf = 0,    // the fine-tune's files in a folder, byte for byte (lossless deltas)
+    kTnpk = 1,  // those files packed into a .tnpk artifact (as `tenpak pack` would)
+};
+
 struct ApplyOptions {
+    ApplyFormat format = ApplyFormat::kHf;
+    artifact::PackOptions pack;  // kTnpk: chunking, zstd level, hash, signing
     bool overwrite = false;
     bool progress = true;
 };
 
 struct ApplyReport {
     uint64_t files = 0;
-    uint64_t bytes = 0;
+    uint64_t bytes = 0;  // of the rebuilt files
     uint64_t base_tensors_checked = 0;
+    std::string artifact_id;      // kTnpk
+    uint64_t artifact_bytes = 0;  // kTnpk
 };
 
 // Checks every base tensor the delta refers to against its recorded hash (kInvalidArgument naming
 // the first that differs, before anything is written), then rebuilds the fine-tune's files in
-// `out_dir`, one tensor pair at a time, each rebuilt tensor checked against its recorded hash.
+// `out_dir`, one tensor pair at a time, each rebuilt tensor checked against its recorded hash. With
+// ApplyFormat::kTnpk, `out_dir` is the artifact's path: the files are rebuilt into a temporary folder
+// beside it, packed, and the folder removed (disk for one copy of the model, memory of one tensor).
 Result<ApplyReport> ApplyDelta(const std::string& delta, const std::string& base, const std::string& out_dir,
                                const ApplyOptions& options);
 
