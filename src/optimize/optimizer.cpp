@@ -291,6 +291,12 @@ Result<OptimizeResult> Optimize(const OptimizeRequest& raw_request) {
         if (!c.error.empty()) stage(step + " " + c.preset + ": failed: " + c.error);
         result.candidates.push_back(std::move(c));
     }
+    if (std::none_of(result.candidates.begin(), result.candidates.end(),
+                     [](const CandidateResult& c) { return c.error.empty(); })) {
+        std::string failures;
+        for (const CandidateResult& c : result.candidates) failures += "\n  " + c.preset + ": " + c.error;
+        return Status::InvalidArgument("no candidate could be made from " + model.origin + ":" + failures);
+    }
     result.entries = ProjectAll(result, request, request.hardware);
     result.selection = Select(result.entries, request.constraints);
     result.explanations = ExplainPresets(result.entries, result.selection, request.constraints);
