@@ -387,6 +387,7 @@ std::vector<Shape> DecodeShapes() {
         // Large enough to be split over 2 threads (64 K weights per chunk of 16 rows).
         shapes.push_back({37, 4096, 128, ordered});
         shapes.push_back({41, 2048, 32, ordered});
+        shapes.push_back({39, 2048, 64, ordered});  // nf4's blocks, split over 2 threads
         shapes.push_back({19, 4096, 0, ordered});
     }
     shapes.push_back({23, 11008, 128, true});
