@@ -87,6 +87,15 @@ void CheckPackedMatrix(const PackedMatrix& w) {
     }
 }
 
+const PackedRowKernel& PackedKernelFor(const PackedKernelTable& kernels, int bits, bool table, size_t group) {
+    const size_t bits_index = BitsIndex(bits);
+    const size_t table_index = table ? 1 : 0;
+    if (group % kPackedWideBlock == 0) return kernels.wide[bits_index][table_index];
+    const PackedRowKernel& wide64 = kernels.wide64[bits_index][table_index];
+    if (group % (kPackedWideBlock / 2) == 0 && wide64.rows != nullptr) return wide64;
+    return kernels.kernels[bits_index][table_index];
+}
+
 void PackedMatVecWith(const PackedKernelTable& kernels, const PackedMatrix& w, const float* x, float* y,
                       ThreadPool& pool) {
     CheckPackedMatrix(w);
@@ -97,11 +106,7 @@ void PackedMatVecWith(const PackedKernelTable& kernels, const PackedMatrix& w, c
         std::fill(y, y + rows, 0.0f);
         return;
     }
-    const size_t bits_index = BitsIndex(w.bits);
-    const size_t table_index = w.table != nullptr ? 1 : 0;
-    const PackedRowKernel& kernel = w.group % static_cast<int64_t>(kPackedWideBlock) == 0
-                                        ? kernels.wide[bits_index][table_index]
-                                        : kernels.kernels[bits_index][table_index];
+    const PackedRowKernel& kernel = PackedKernelFor(kernels, w.bits, w.table != nullptr, static_cast<size_t>(w.group));
     const DecodeInputs& in = PrepareDecodeInputs(w, x, kernel);
     PackedRows m;
     m.codes = w.codes;

@@ -64,12 +64,18 @@ struct PackedRowKernel {
 
 // One table per ISA, indexed [BitsIndex(bits)][table ? 1 : 0]. `wide` serves groups that are whole
 // wide blocks (group % 128 == 0: GPTQ/AWQ's 128, per-row groups of most models); where an ISA has
-// no wide decoder for a format, its entry is the same as in `kernels`.
+// no wide decoder for a format, its entry is the same as in `kernels`. `wide64` serves the other
+// groups that are whole 64-column blocks (bitsandbytes' 64) where its entry has `rows` (else
+// `kernels` does).
 struct PackedKernelTable {
     Isa isa;
     PackedRowKernel kernels[3][2];
     PackedRowKernel wide[3][2];
+    PackedRowKernel wide64[3][2];
 };
+
+// The entry of `kernels` that serves a matrix of `bits`-bit codes in groups of `group` columns.
+const PackedRowKernel& PackedKernelFor(const PackedKernelTable& kernels, int bits, bool table, size_t group);
 
 constexpr size_t BitsIndex(int bits) {
     return bits == 2 ? 0 : bits == 4 ? 1 : 2;

@@ -387,6 +387,7 @@ std::vector<Shape> DecodeShapes() {
         // Large enough to be split over 2 threads (64 K weights per chunk of 16 rows).
         shapes.push_back({37, 4096, 128, ordered});
         shapes.push_back({41, 2048, 32, ordered});
+        shapes.push_back({39, 2048, 64, ordered});  // nf4's blocks, split over 2 threads
         shapes.push_back({19, 4096, 0, ordered});
     }
     shapes.push_back({23, 11008, 128, true});
@@ -461,7 +462,8 @@ TEST_P(PackedDecodeTest, PackedErrorIsFarBelowTheBound) {
         for (int bits : kBits) {
             for (Kind kind : kKinds) {
                 for (const Shape& shape :
-                     {Shape{16, 4096, 128, true}, Shape{16, 11008, 0, false}, Shape{16, 4096, 32, false}}) {
+                     {Shape{16, 4096, 128, true}, Shape{16, 11008, 0, false}, Shape{16, 4096, 32, false},
+                      Shape{16, 4096, 64, false}}) {
                     worst = std::max(worst, CheckCase(rng, bits, kind, shape, signs));
                 }
             }
@@ -479,8 +481,9 @@ TEST_P(PackedDecodeTest, EveryCodeInEveryColumn) {
         for (Kind kind : kKinds) {
             const int codes = 1 << bits;
             // Row r holds code (r + c) mod 2^bits in column c: each code meets each column, in
-            // 32-column blocks and in 128-column wide blocks (group 128).
-            for (const Shape& shape : {Shape{codes, 64, 32, false}, Shape{codes, 256, 128, false}}) {
+            // 32-column blocks and in 128- and 64-column wide blocks (groups 128 and 64).
+            for (const Shape& shape :
+                 {Shape{codes, 64, 32, false}, Shape{codes, 256, 128, false}, Shape{codes, 128, 64, false}}) {
                 RandomPacked m(rng, bits, kind, shape);
                 uint8_t* bytes = m.codes();
                 std::fill(bytes, bytes + shape.rows * shape.cols * bits / 8, 0);
@@ -504,7 +507,8 @@ TEST_P(PackedDecodeTest, UnitVectorsPickOneColumn) {
     std::mt19937 rng(kSeed + 3);
     for (int bits : kBits) {
         for (Kind kind : kKinds) {
-            for (const Shape& shape : {Shape{5, 100, 0, true}, Shape{3, 256, 128, false}, Shape{3, 96, 32, true}}) {
+            for (const Shape& shape :
+                 {Shape{5, 100, 0, true}, Shape{3, 256, 128, false}, Shape{3, 96, 32, true}, Shape{3, 192, 64, true}}) {
                 RandomPacked m(rng, bits, kind, shape);
                 const std::vector<float> values = Dequantized(m.w(), 0, shape.rows);
                 for (int64_t c = 0; c < shape.cols; ++c) {
@@ -526,12 +530,14 @@ TEST_P(PackedDecodeTest, UnitVectorsPickOneColumn) {
 // Tables may decode several rows at once (AVX-512: 4, sharing the loads of x'; the rows left over
 // at the end of a range one by one). A row's result must not depend on that: each row decoded
 // alone (a one-row matrix pointing into the same codes and parameters) equals, bit for bit, its
-// entry in a decode of all rows, for wide (group 128) and 32-column blocks and a padded tail.
+// entry in a decode of all rows, for wide (groups 128 and 64) and 32-column blocks and a padded
+// tail.
 TEST_P(PackedDecodeTest, RowDecodedAloneEqualsItsRowInASet) {
     std::mt19937 rng(kSeed + 6);
     for (int bits : kBits) {
         for (Kind kind : kKinds) {
-            for (const Shape& shape : {Shape{11, 512, 128, false}, Shape{10, 256, 32, true}, Shape{9, 100, 0, false}}) {
+            for (const Shape& shape : {Shape{11, 512, 128, false}, Shape{10, 256, 32, true}, Shape{9, 100, 0, false},
+                                       Shape{11, 384, 64, false}}) {
                 RandomPacked m(rng, bits, kind, shape);
                 const std::vector<float> x = RandomX(rng, shape.cols);
                 const auto rows = static_cast<size_t>(shape.rows);

@@ -126,7 +126,7 @@ void PackedMatVecRef(const PackedMatrix& w, const float* x, float* y) {
     }
 }
 
-// The scalar walk has no wide decoder: `wide` repeats `kernels`.
+// The scalar walk has no wide decoder: `wide` repeats `kernels`, `wide64` is empty.
 const PackedKernelTable kPackedKernelsRef = {
     Isa::kRef,
     {
@@ -139,6 +139,7 @@ const PackedKernelTable kPackedKernelsRef = {
         {kScalarRows<4, false>, kScalarRows<4, true>},
         {kScalarRows<8, false>, kScalarRows<8, true>},
     },
+    {},
 };
 
 }  // namespace tenpak::kernels

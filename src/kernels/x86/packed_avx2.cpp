@@ -193,7 +193,7 @@ constexpr PackedOrder kByteOrder = IdentityOrder();
 
 }  // namespace
 
-// No wide decoders: `wide` repeats `kernels`.
+// No wide decoders: `wide` repeats `kernels`, `wide64` is empty.
 const PackedKernelTable kPackedKernelsAvx2 = {
     Isa::kAvx2,
     {
@@ -206,6 +206,7 @@ const PackedKernelTable kPackedKernelsAvx2 = {
         {Kernel<Nibbles256, false>(kNibbleOrder), Kernel<Nibbles256, true>(kNibbleOrder)},
         {Kernel<Bytes256, false>(kByteOrder), Kernel<Bytes256, true>(kByteOrder)},
     },
+    {},
 };
 
 }  // namespace tenpak::kernels

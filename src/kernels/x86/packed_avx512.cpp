@@ -1,6 +1,6 @@
 // Decode of packed codes with AVX-512 F/BW/VL/DQ: one 32-column block as two 16-lane vectors of
-// values (or a 128-column wide block as eight), multiplied with x' into vector partial sums. The
-// walk over rows, groups and blocks is packed_internal.h's.
+// values (or a 128- or 64-column wide block as eight or four), multiplied with x' into vector
+// partial sums. The walk over rows, groups and blocks is packed_internal.h's.
 //
 // 2- and 4-bit codes are looked up with vpermps, which reads only the low 4 bits of each lane's
 // index: a lane holding a whole byte of codes indexes with its low nibble, so the even columns of a
@@ -10,9 +10,9 @@
 // the lookup repeats every 4 entries. 8-bit codes are zero-extended, converted and scaled with one
 // fma (affine) or gathered from the 256-entry table and scaled (table).
 //
-// Wide 4-bit blocks and 8-bit codes are decoded 4 rows at a time, with a software prefetch of the
-// next 4 rows (PackedRowSetsOf in packed_internal.h); 32-column 2- and 4-bit blocks one row at a
-// time (PackedRowsOf).
+// Wide 4-bit blocks (128 columns, or 64 for groups of 64) and 8-bit codes are decoded 4 rows at a
+// time, with a software prefetch of the next 4 rows (PackedRowSetsOf in packed_internal.h);
+// 32-column 2- and 4-bit blocks one row at a time (PackedRowsOf).
 //
 // Each lane decodes the codes it finds where its byte lands, so the columns of a block come out in
 // an order of the decoder's own; x' is stored in that order once per call (the `order` tables).
@@ -189,30 +189,30 @@ consteval std::array<uint8_t, kPackedBlock> CrumbOrder() {
     return order;
 }
 
-// Wide block: 64 bytes (128 columns of 4-bit codes) in one load, no widening: lane k holds bytes
-// 4k .. 4k+3, columns 8k .. 8k+7, and vector i takes it shifted by 4i bits, so slot 16i + k of x'
-// is column 8k + i. Per 128 columns and row: one load, 7 shifts, 8 lookups and 8 fmas (and 8 loads
-// of x' shared by the rows), where four 32-column blocks take 4 widening loads, 4 shifts, 8
-// lookups and 8 fmas; on Zen 4, one row at a time, that was 3.4 cycles per 32 columns against 4.0
-// (in L1). A lane mixes columns of all of its 128, so this serves only groups that are whole wide
-// blocks, which share one scaled lookup.
-template <bool kTable>
+// Wide blocks of 4-bit codes, all columns of one group: lane k holds the kLaneCols codes of columns
+// kLaneCols * k .. kLaneCols * k + kLaneCols - 1, and vector v takes it shifted by 4v bits, so slot
+// 16v + k of x' is column kLaneCols * k + v.
+//   kLaneCols 8: 128 columns, 64 bytes in one load with no widening (lane k holds bytes
+//   4k .. 4k+3). Per 128 columns and row: one load, 7 shifts, 8 lookups and 8 fmas (and 8 loads of
+//   x' shared by the rows), where four 32-column blocks take 4 widening loads, 4 shifts, 8 lookups
+//   and 8 fmas; on Zen 4, one row at a time, that was 3.4 cycles per 32 columns against 4.0 (in L1).
+//   kLaneCols 4: 64 columns (bitsandbytes nf4's blocks), 32 bytes widened from 16 to 32 bits (lane
+//   k holds bytes 2k, 2k+1): one widening load and 3 shifts per 4 lookups, as a 32-column block
+//   takes one per 2, and one scaled lookup per block.
+// A lane mixes columns of all of its block, so this serves only groups that are whole wide blocks,
+// which share one scaled lookup.
+template <size_t kLaneCols, bool kTable>
 class WideNibbles512 : public Lut16Decoder<kTable> {
 public:
     static constexpr int kBits = 4;
-    static constexpr size_t kBlockCols = kPackedWideBlock;
+    static constexpr size_t kBlockCols = kLaneCols * kVecLanes;
     using Base = Lut16Decoder<kTable>;
     using Base::Base;
     template <size_t kRows>
     void Accumulate(const uint8_t* const* codes, size_t at, const float* xa, const __m512* groups, Acc512* acc) const {
         __m512i words[kRows];
-        for (size_t i = 0; i < kRows; ++i) {
-            words[i] = _mm512_loadu_si512(codes[i] + at);
-            // Opaque to GCC, which would otherwise fold the load into each shift's memory operand:
-            // seven more 64-byte loads per wide block, and the loads become the bottleneck.
-            __asm__("" : "+v"(words[i]));
-        }
-        for (size_t v = 0; v < 8; ++v) {
+        for (size_t i = 0; i < kRows; ++i) words[i] = Load(codes[i] + at);
+        for (size_t v = 0; v < kLaneCols; ++v) {
             const __m512 x = _mm512_loadu_ps(xa + kVecLanes * v);
             for (size_t i = 0; i < kRows; ++i) {
                 const __m512i index = v == 0 ? words[i] : _mm512_srli_epi32(words[i], static_cast<unsigned>(4 * v));
@@ -220,12 +220,38 @@ public:
             }
         }
     }
+
+private:
+    static __m512i Load(const uint8_t* p) {
+        __m512i word;
+        if constexpr (kLaneCols == 8) {
+            word = _mm512_loadu_si512(p);
+        } else {
+            static_assert(kLaneCols == 4);
+            word = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+        }
+        // Opaque to GCC, which would otherwise fold the load into each shift's memory operand:
+        // more loads per wide block, and the loads become the bottleneck.
+        __asm__("" : "+v"(word));
+        return word;
+    }
 };
 
+template <bool kTable>
+using WideNibbles128 = WideNibbles512<8, kTable>;
+template <bool kTable>
+using WideNibbles64 = WideNibbles512<4, kTable>;
+
+template <size_t kLaneCols>
 consteval PackedOrder WideNibbleOrder() {
+    constexpr size_t kBlockCols = kLaneCols * kVecLanes;
     PackedOrder order{};
-    for (size_t i = 0; i < 8; ++i) {
-        for (size_t k = 0; k < kVecLanes; ++k) order[kVecLanes * i + k] = static_cast<uint8_t>(8 * k + i);
+    for (size_t b = 0; b < kPackedWideBlock; b += kBlockCols) {
+        for (size_t v = 0; v < kLaneCols; ++v) {
+            for (size_t k = 0; k < kVecLanes; ++k) {
+                order[b + kVecLanes * v + k] = static_cast<uint8_t>(b + kLaneCols * k + v);
+            }
+        }
     }
     return order;
 }
@@ -272,8 +298,8 @@ private:
 
 // One row at a time (PackedRowsOf) for 32-column blocks of 2- and 4-bit codes, kRowSet rows with
 // prefetch (PackedRowSetsOf) for wide 4-bit blocks and 8-bit codes: for 32-column blocks of 4-bit
-// codes (Q4 g32, nf4 b64) the row sets measured slower from DRAM (ratio 0.5 - 0.7 against 0.7 -
-// 0.77), the more so with a scale (and offset) per row per block; for the others faster.
+// codes (Q4 g32) the row sets measured slower from DRAM (ratio 0.5 - 0.7 against 0.7 - 0.77),
+// the more so with a scale (and offset) per row per block; for the others faster.
 template <template <bool> class Decoder, bool kTable>
 constexpr PackedRowKernel Kernel(const PackedOrder& order) {
     return {PackedRowsOf<Decoder<kTable>>, order};
@@ -286,12 +312,13 @@ constexpr PackedRowKernel SetKernel(const PackedOrder& order) {
 
 constexpr PackedOrder kCrumbOrder = TiledOrder(CrumbOrder());
 constexpr PackedOrder kNibbleOrder = TiledOrder(NibbleOrder());
-constexpr PackedOrder kWideNibbleOrder = WideNibbleOrder();
+constexpr PackedOrder kWideNibbleOrder = WideNibbleOrder<8>();
+constexpr PackedOrder kWide64NibbleOrder = WideNibbleOrder<4>();
 constexpr PackedOrder kByteOrder = IdentityOrder();
 
 }  // namespace
 
-// A wide decoder for 4-bit codes only: 2-bit rows stream half the bytes per weight and are bound by
+// Wide decoders for 4-bit codes only: 2-bit rows stream half the bytes per weight and are bound by
 // the decode anyway, 8-bit ones have decode to spare.
 const PackedKernelTable kPackedKernelsAvx512 = {
     Isa::kAvx512,
@@ -302,8 +329,13 @@ const PackedKernelTable kPackedKernelsAvx512 = {
     },
     {
         {Kernel<Crumbs512, false>(kCrumbOrder), Kernel<Crumbs512, true>(kCrumbOrder)},
-        {SetKernel<WideNibbles512, false>(kWideNibbleOrder), SetKernel<WideNibbles512, true>(kWideNibbleOrder)},
+        {SetKernel<WideNibbles128, false>(kWideNibbleOrder), SetKernel<WideNibbles128, true>(kWideNibbleOrder)},
         {SetKernel<Bytes512, false>(kByteOrder), SetKernel<Bytes512, true>(kByteOrder)},
+    },
+    {
+        {},
+        {SetKernel<WideNibbles64, false>(kWide64NibbleOrder), SetKernel<WideNibbles64, true>(kWide64NibbleOrder)},
+        {},
     },
 };
 
