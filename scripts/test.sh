@@ -18,7 +18,7 @@ case "$mode" in
         # -O1 with line tables only: half the compile time of -O2 -g under the sanitizers (the build is
         # most of CI's time), with file:line in every report.
         CMAKE_BUILD_TYPE=RelWithDebInfo ./scripts/build.sh build-asan -DTENPAK_SANITIZE=ON -DTENPAK_BUILD_BENCH=OFF \
-            "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1"
+            "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
         # Suites named Slow* (whole-sample perplexity runs) are left out here: they exercise no code
         # the other tests do not, and would take many minutes under the sanitizers.
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -29,7 +29,7 @@ case "$mode" in
         # -O1 -g1: quick to compile, with file:line in the reports.
         CC=clang CXX=clang++ BUILD_TARGET=fuzz_targets CMAKE_BUILD_TYPE=RelWithDebInfo ./scripts/build.sh build-fuzz \
             -DTENPAK_FUZZ=ON -DTENPAK_WERROR=OFF -DTENPAK_BUILD_TESTS=OFF -DTENPAK_BUILD_BENCH=OFF \
-            "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1"
+            "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
         for target in build-fuzz/fuzz/*_fuzz; do
             name=$(basename "$target" _fuzz)
             work=$(mktemp -d)
