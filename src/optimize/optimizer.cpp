@@ -30,8 +30,7 @@ std::optional<std::string> FitGroupSize(quant::QuantizeRequest& request, const m
     if (request.format != quant::OutputFormat::kGptq && request.format != quant::OutputFormat::kAwq) return std::nullopt;
     const int64_t group = request.options.group_size;
     if (group <= 0) return std::nullopt;
-    const int64_t head_dim = config.head_dim > 0 ? config.head_dim : config.hidden_size / std::max<int64_t>(1, config.num_heads);
-    const std::vector<int64_t> inputs = {config.hidden_size, config.num_heads * head_dim, config.intermediate_size};
+    const std::vector<int64_t> inputs = {config.hidden_size, config.num_heads * config.head_dim, config.intermediate_size};
     auto divides_some = [&](int64_t g) {
         return std::any_of(inputs.begin(), inputs.end(), [g](int64_t n) { return n > 0 && n % g == 0; });
     };

@@ -40,10 +40,9 @@ ModelShape ShapeOf(const model::ModelConfig& config) {
     ModelShape shape;
     shape.layers = config.num_layers;
     shape.hidden = config.hidden_size;
-    const int64_t head_dim = config.head_dim > 0 ? config.head_dim : config.hidden_size / std::max<int64_t>(1, config.num_heads);
-    const int64_t kv_heads = config.num_kv_heads > 0 ? config.num_kv_heads : config.num_heads;
-    shape.kv_dim = kv_heads * head_dim;
-    const int64_t q_dim = config.num_heads * head_dim;
+    // The model loaders fill head_dim and num_kv_heads for every family (model::ValidateConfig).
+    shape.kv_dim = config.num_kv_heads * config.head_dim;
+    const int64_t q_dim = config.num_heads * config.head_dim;
     // q and o projections, k and v projections, and the MLP (gated: three matrices; GPT-2: two).
     const int64_t attention = config.hidden_size * (2 * q_dim + 2 * shape.kv_dim);
     const int64_t mlp_matrices = config.architecture == "gpt2" ? 2 : 3;

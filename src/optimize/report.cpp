@@ -79,6 +79,30 @@ nlohmann::ordered_json AssumptionsJson(const OptimizeRequest& r) {
               "GPU speeds are projections, not measurements."}}};
 }
 
+nlohmann::ordered_json InputsJson(const OptimizeRequest& r) {
+    const Constraints& c = r.constraints;
+    return {{"presets", r.presets},
+              {"max_ppl_delta_pct", OptionalLimit(c.max_ppl_delta_pct)},
+              {"max_latency_ms", OptionalLimit(c.max_latency_ms)},
+              {"max_ttft_ms", OptionalLimit(c.max_ttft_ms)},
+              {"min_compression", OptionalLimit(c.min_compression)},
+              {"min_throughput", OptionalLimit(c.min_throughput)},
+              {"hardware", [&] {
+                   std::vector<std::string> names;
+                   for (const GpuProfile& g : r.hardware) names.push_back(g.name);
+                   return names;
+               }()},
+              {"eval_text", r.measure.eval_text},
+              {"ctx", r.measure.ctx},
+              {"eval_windows", r.measure.max_windows},
+              {"prompt_tokens", r.workload.prompt_tokens},
+              {"output_tokens", r.workload.output_tokens},
+              {"calibration_text", r.calibration.text_path.empty() ? quant::DefaultCalibrationText() : r.calibration.text_path},
+              {"calibration_samples", r.calibration.samples},
+              {"calibration_seqlen", r.calibration.seqlen},
+              {"cache", r.cache_dir}};
+}
+
 }  // namespace
 
 const Entry* RepresentativeEntry(const OptimizeResult& result, const std::string& preset) {
@@ -99,7 +123,6 @@ const Entry* RepresentativeEntry(const OptimizeResult& result, const std::string
 
 nlohmann::ordered_json ReportJson(const OptimizeResult& result) {
     const OptimizeRequest& r = result.request;
-    const Constraints& c = r.constraints;
     nlohmann::ordered_json hardware = nlohmann::ordered_json::array();
     for (const GpuProfile& g : r.hardware) {
         hardware.push_back({{"name", g.name},
@@ -145,27 +168,7 @@ nlohmann::ordered_json ReportJson(const OptimizeResult& result) {
     for (const auto& [preset, why] : result.explanations) explanations[preset] = why;
     return {{"model", result.model},
             {"model_sha256", result.model_digest},
-            {"inputs",
-             {{"presets", r.presets},
-              {"max_ppl_delta_pct", OptionalLimit(c.max_ppl_delta_pct)},
-              {"max_latency_ms", OptionalLimit(c.max_latency_ms)},
-              {"max_ttft_ms", OptionalLimit(c.max_ttft_ms)},
-              {"min_compression", OptionalLimit(c.min_compression)},
-              {"min_throughput", OptionalLimit(c.min_throughput)},
-              {"hardware", [&] {
-                   std::vector<std::string> names;
-                   for (const GpuProfile& g : r.hardware) names.push_back(g.name);
-                   return names;
-               }()},
-              {"eval_text", r.measure.eval_text},
-              {"ctx", r.measure.ctx},
-              {"eval_windows", r.measure.max_windows},
-              {"prompt_tokens", r.workload.prompt_tokens},
-              {"output_tokens", r.workload.output_tokens},
-              {"calibration_text", r.calibration.text_path.empty() ? quant::DefaultCalibrationText() : r.calibration.text_path},
-              {"calibration_samples", r.calibration.samples},
-              {"calibration_seqlen", r.calibration.seqlen},
-              {"cache", r.cache_dir}}},
+            {"inputs", InputsJson(r)},
             {"assumptions", AssumptionsJson(r)},
             {"hardware", hardware},
             {"reference",
@@ -227,7 +230,7 @@ std::string TerminalSummary(const OptimizeResult& result) {
 
 std::string ReportMarkdown(const OptimizeResult& result) {
     const OptimizeRequest& r = result.request;
-    const nlohmann::ordered_json inputs = ReportJson(result)["inputs"];
+    const nlohmann::ordered_json inputs = InputsJson(r);
     std::string md = "# tenpak optimize: " + result.model + "\n\n";
     if (result.selection.winner) {
         const Entry& w = result.entries[*result.selection.winner];
