@@ -149,7 +149,10 @@ Result<quant::QuantizeRequest> BuildRequest(const QuantizeArgs& args) {
 Status RunQuantize(const QuantizeArgs& args) {
     TP_ASSIGN_OR_RETURN(quant::QuantizeRequest request, BuildRequest(args));
     TP_ASSIGN_OR_RETURN(model::Model m, model::OpenModel(args.source));
+    std::optional<std::string> fitted;
+    if (!args.preset.empty()) fitted = quant::FitPresetGroupSize(request, m.config);
     TP_ASSIGN_OR_RETURN(quant::QuantizeReport report, quant::QuantizeModel(m, request, args.output));
+    if (fitted) report.notes.insert(report.notes.begin(), "--preset " + args.preset + ": " + *fitted);
     if (args.json) {
         nlohmann::ordered_json kept = nlohmann::ordered_json::array();
         for (const quant::KeptLayer& k : report.kept) kept.push_back({{"layer", k.name}, {"reason", k.reason}});

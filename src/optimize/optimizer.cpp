@@ -23,29 +23,6 @@ uint64_t FolderBytes(const std::string& dir) {
     return total;
 }
 
-// Presets choose group sizes for 7B-class layers (128 inputs per group). A small model's linear
-// layers can have fewer inputs than that, and then no layer fits: the largest of 64 and 32 that
-// divides some layer's input size is used instead, and the note says so.
-std::optional<std::string> FitGroupSize(quant::QuantizeRequest& request, const model::ModelConfig& config) {
-    if (request.format != quant::OutputFormat::kGptq && request.format != quant::OutputFormat::kAwq) return std::nullopt;
-    const int64_t group = request.options.group_size;
-    if (group <= 0) return std::nullopt;
-    const std::vector<int64_t> inputs = {config.hidden_size, config.num_heads * config.head_dim, config.intermediate_size};
-    auto divides_some = [&](int64_t g) {
-        return std::any_of(inputs.begin(), inputs.end(), [g](int64_t n) { return n > 0 && n % g == 0; });
-    };
-    if (divides_some(group)) return std::nullopt;
-    for (int64_t smaller : {int64_t{64}, int64_t{32}}) {
-        if (smaller < group && divides_some(smaller)) {
-            request.options.group_size = smaller;
-            return "group size " + std::to_string(group) + " -> " + std::to_string(smaller) +
-                   ": no linear layer's input size (" + std::to_string(inputs[0]) + ", " + std::to_string(inputs[1]) +
-                   ", " + std::to_string(inputs[2]) + ") is a multiple of " + std::to_string(group);
-        }
-    }
-    return std::nullopt;  // QuantizeModel says why nothing fits
-}
-
 std::string OptionsText(const quant::QuantizeRequest& r) {
     const quant::QuantOptions& o = r.options;
     return std::string(quant::OutputFormatName(r.format)) + "|" + std::string(quant::MethodName(o.method)) +
@@ -96,7 +73,7 @@ Status RunPreset(const PresetJob& job, const std::string& preset, const std::str
     q.threads = static_cast<int>(job.request.measure.threads);
     q.progress = job.request.progress;
     q.overwrite = true;
-    if (std::optional<std::string> note = FitGroupSize(q, job.model.config)) out.notes.push_back(*note);
+    if (std::optional<std::string> note = quant::FitPresetGroupSize(q, job.model.config)) out.notes.push_back(*note);
     out.family = FamilyOf(q);
     out.format = std::string(quant::OutputFormatName(q.format));
     out.method = q.format == quant::OutputFormat::kHf ? "fp16" : std::string(quant::MethodName(q.options.method));

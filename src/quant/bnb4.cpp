@@ -26,6 +26,7 @@
 
 #include "quant/blockwise.h"
 #include "quant/group_math.h"
+#include "quant/nearest16.h"
 #include "tenpak/core/check.h"
 
 namespace tenpak::quant {
@@ -39,7 +40,6 @@ using quantformat::QuantizedTensor;
 namespace {
 
 constexpr int64_t kNestedBlock = 256;  // bitsandbytes' fixed block size for the absmax statistics
-constexpr size_t kNf4Codes = 16;
 constexpr size_t kFp4Magnitudes = 8;  // codes 0..7; bit 3 is the sign
 constexpr uint8_t kFp4SignBit = 8;
 
@@ -62,13 +62,6 @@ int Fp4RankToCode(int rank) {
 }
 
 TP_QUANT_MULTIVERSION
-void EncodeNf4(const float* x, size_t n, float inv, const float (&nf4_mid)[kNf4Codes - 1], uint8_t* codes) {
-    float mid[kNf4Codes - 1];
-    std::copy(std::begin(nf4_mid), std::end(nf4_mid), mid);
-    for (size_t i = 0; i < n; ++i) codes[i] = static_cast<uint8_t>(static_cast<int32_t>(NearestOf16(mid, x[i] * inv)));
-}
-
-TP_QUANT_MULTIVERSION
 void EncodeFp4(const float* x, size_t n, float inv, const float (&fp4_mid)[kFp4Magnitudes - 1], uint8_t* codes) {
     float mid[kFp4Magnitudes - 1];
     std::copy(std::begin(fp4_mid), std::end(fp4_mid), mid);
@@ -87,20 +80,17 @@ CodecInfo Bnb4Info(quantformat::Scheme scheme) {
 
 class Nf4Codec final : public GroupCodec {
 public:
-    Nf4Codec() {
-        const std::array<float, 16>& table = Nf4Table();
-        for (size_t i = 0; i + 1 < kNf4Codes; ++i) mid_[i] = (table[i] + table[i + 1]) / 2.0f;
-    }
+    Nf4Codec() : table_(Nf4Table()) {}  // NF4 is sorted ascending by code
 
     CodecInfo info() const override { return Bnb4Info(quantformat::Scheme::kNf4); }
     GroupParams Fit(std::span<const float>, const GroupStats& stats) const override { return FitAbsmax(stats); }
 
     void Encode(std::span<const float> group, const GroupParams& params, uint8_t* codes) const override {
-        EncodeNf4(group.data(), group.size(), Reciprocal(params.encode_scale), mid_, codes);
+        EncodeNearestOf16(group.data(), group.size(), Reciprocal(params.encode_scale), table_, codes);
     }
 
 private:
-    float mid_[kNf4Codes - 1];  // NF4 is sorted ascending by code
+    Nearest16Table table_;
 };
 
 class Fp4Codec final : public GroupCodec {

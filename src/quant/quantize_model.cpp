@@ -1,5 +1,6 @@
 #include "tenpak/quant/quantize_model.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -82,6 +83,26 @@ Result<QuantizeRequest> PresetRequest(std::string_view preset) {
     std::string names;
     for (const Preset& p : kPresets) names += (names.empty() ? "" : ", ") + std::string(p.name);
     return Status::InvalidArgument("unknown preset '" + std::string(preset) + "' (supported: " + names + ")");
+}
+
+std::optional<std::string> FitPresetGroupSize(QuantizeRequest& request, const model::ModelConfig& config) {
+    if (request.format != OutputFormat::kGptq && request.format != OutputFormat::kAwq) return std::nullopt;
+    const int64_t group = request.options.group_size;
+    if (group <= 0) return std::nullopt;
+    const std::vector<int64_t> inputs = {config.hidden_size, config.num_heads * config.head_dim, config.intermediate_size};
+    auto divides_some = [&](int64_t g) {
+        return std::any_of(inputs.begin(), inputs.end(), [g](int64_t n) { return n > 0 && n % g == 0; });
+    };
+    if (divides_some(group)) return std::nullopt;
+    for (int64_t smaller : {int64_t{64}, int64_t{32}}) {
+        if (smaller < group && divides_some(smaller)) {
+            request.options.group_size = smaller;
+            return "group size " + std::to_string(group) + " -> " + std::to_string(smaller) +
+                   ": no linear layer's input size (" + std::to_string(inputs[0]) + ", " + std::to_string(inputs[1]) +
+                   ", " + std::to_string(inputs[2]) + ") is a multiple of " + std::to_string(group);
+        }
+    }
+    return std::nullopt;  // QuantizeModel says why nothing fits
 }
 
 Status CheckRequest(const QuantizeRequest& request) {

@@ -58,6 +58,13 @@ struct QuantizeRequest {
 Result<QuantizeRequest> PresetRequest(std::string_view preset);
 std::vector<std::string> PresetNames();
 
+// Presets choose GPTQ / AWQ group sizes for 7B-class layers (128 inputs per group). When no linear
+// layer of `config` has an input size that the group size divides (a small model's are 64 wide),
+// lowers it to the largest of 64 and 32 that divides one, and returns a note saying so; otherwise
+// (or when neither fits, which QuantizeModel then reports per layer) leaves it and returns nothing.
+// `tenpak quantize --preset` and `tenpak optimize` both apply it; an explicit --group-size is kept.
+std::optional<std::string> FitPresetGroupSize(QuantizeRequest& request, const model::ModelConfig& config);
+
 // Checks the request against the model before any work starts: the method's options, the format's
 // combinations (AWQ is 4-bit only, bitsandbytes has no group size, GGUF types and their blocks ...).
 // Layers a format cannot hold are not errors: they stay F16 and are listed in the report.
