@@ -4,7 +4,7 @@
 // damaged by a list of mutations from the input, and Unpack must either fail cleanly or return a
 // tensor that passes Validate(). With no mutation the layer must come back exactly (a round-trip
 // oracle). Input layout:
-//   byte 0  layout (mod 8)          byte 1  shape and bit-width choice
+//   byte 0  layout (mod 10)         byte 1  shape and bit-width choice
 //   byte 2  flags: 1 double quant, 2 act-order, 4 wrong params, 8 second group size
 //   byte 3  number of mutations (mod 8), then 4 bytes per mutation: tensor, kind, a, b
 //   rest    the values (codes, scales, zeros ...), read cyclically; also the bytes of kind 6
@@ -87,8 +87,50 @@ Choice Choose(Layout layout, uint8_t shape, bool second_group) {
         case Layout::kGgufQ4_0:
         case Layout::kGgufQ4_1:
             break;
+        case Layout::kGgufQ4_K:
+        case Layout::kGgufQ6_K:
+            c.rows = 1 + shape % 4;
+            c.cols = 256 * (1 + (shape / 4) % 2);
+            c.bits = layout == Layout::kGgufQ4_K ? 4 : 8;
+            c.group = layout == Layout::kGgufQ4_K ? 32 : 16;
+            break;
     }
     return c;
+}
+
+// A k-quant layer: super-block factors and scale codes from the input, scales and minimums the
+// products a loader computes (what Pack requires), 6-bit codes for Q6_K.
+QuantizedTensor BuildKQuant(Layout layout, const Choice& c, ValueStream& values) {
+    const bool q4k = layout == Layout::kGgufQ4_K;
+    QuantizedTensor q;
+    q.rows = c.rows;
+    q.cols = c.cols;
+    q.bits = c.bits;
+    q.group_size = c.group;
+    q.scheme = q4k ? Scheme::kAffineMin : Scheme::kAffine;
+    q.symmetric = !q4k;
+    q.codes.resize(static_cast<size_t>(q.rows * q.cols));
+    for (uint8_t& code : q.codes) code = static_cast<uint8_t>(values.Next() & (q4k ? 15 : 63));
+    const size_t groups = static_cast<size_t>(q.rows * q.groups());
+    const size_t per = static_cast<size_t>(256 / c.group);
+    tenpak::quantformat::SuperBlocks sb;
+    sb.groups_per_super_block = static_cast<int64_t>(per);
+    sb.d.resize(groups / per);
+    for (float& d : sb.d) d = values.NextF16();
+    sb.scale_codes.resize(groups);
+    for (int8_t& code : sb.scale_codes) code = static_cast<int8_t>(q4k ? values.Next() & 63 : values.Next());
+    if (q4k) {
+        sb.dmin.resize(groups / per);
+        for (float& d : sb.dmin) d = values.NextF16();
+        sb.min_codes.resize(groups);
+        for (uint8_t& code : sb.min_codes) code = values.Next() & 63;
+    }
+    for (size_t g = 0; g < groups; ++g) {
+        q.scales.push_back(sb.d[g / per] * sb.scale_codes[g]);
+        q.zeros.push_back(q4k ? -(sb.dmin[g / per] * sb.min_codes[g]) : 32.0f);
+    }
+    q.super_blocks = std::move(sb);
+    return q;
 }
 
 QuantizedTensor Build(Layout layout, const Choice& c, bool double_quant, bool act_order, ValueStream& values) {
@@ -98,6 +140,7 @@ QuantizedTensor Build(Layout layout, const Choice& c, bool double_quant, bool ac
     q.bits = c.bits;
     q.group_size = c.group;
     q.symmetric = true;
+    if (layout == Layout::kGgufQ4_K || layout == Layout::kGgufQ6_K) return BuildKQuant(layout, c, values);
     q.scheme = layout == Layout::kGgufQ4_1 ? Scheme::kAffineMin
                : layout == Layout::kBnb8   ? Scheme::kInt8Absmax
                : layout == Layout::kBnb4   ? ((values.Next() & 1) ? Scheme::kNf4 : Scheme::kFp4)
@@ -200,6 +243,15 @@ bool Same(const QuantizedTensor& x, const QuantizedTensor& y) {
         !SameBits(x.zeros, y.zeros) || x.g_idx != y.g_idx || x.double_quant.has_value() != y.double_quant.has_value()) {
         return false;
     }
+    if (x.super_blocks.has_value() != y.super_blocks.has_value()) return false;
+    if (x.super_blocks) {
+        const tenpak::quantformat::SuperBlocks& a = *x.super_blocks;
+        const tenpak::quantformat::SuperBlocks& b = *y.super_blocks;
+        if (a.groups_per_super_block != b.groups_per_super_block || !SameBits(a.d, b.d) || !SameBits(a.dmin, b.dmin) ||
+            a.scale_codes != b.scale_codes || a.min_codes != b.min_codes) {
+            return false;
+        }
+    }
     if (!x.double_quant) return true;
     return x.double_quant->codes == y.double_quant->codes &&
            SameBits(x.double_quant->nested_absmax, y.double_quant->nested_absmax) &&
@@ -211,7 +263,7 @@ bool Same(const QuantizedTensor& x, const QuantizedTensor& y) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < kHeaderBytes) return 0;
-    const Layout layout = static_cast<Layout>(data[0] % 8);
+    const Layout layout = static_cast<Layout>(data[0] % 10);
     const uint8_t flags = data[2];
     const int mutations = data[3] % kMaxMutations;
     const size_t values_at = kHeaderBytes + static_cast<size_t>(mutations) * kMutationBytes;

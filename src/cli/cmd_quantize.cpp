@@ -47,10 +47,11 @@ Result<quant::Method> ParseMethod(const std::string& text) {
 
 Result<DType> ParseGgufType(std::string text) {
     for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    for (DType t : {DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1}) {
+    for (DType t : {DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ4_K, DType::kQ6_K}) {
         if (text == DTypeName(t)) return t;
     }
-    return Status::InvalidArgument("unknown --gguf-type '" + text + "' (supported: F16, Q8_0, Q4_0, Q4_1)");
+    return Status::InvalidArgument("unknown --gguf-type '" + text +
+                                   "' (supported: F16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)");
 }
 
 bool IsBnbMethod(quant::Method m) {
@@ -227,7 +228,7 @@ void AddQuantizeCommand(CLI::App& app, CliContext& ctx) {
     cmd->add_option("--format", args->format,
                     "gptq, awq, bnb or gguf (default: gptq for rtn and gptq, awq for awq, bnb for nf4/fp4/int8, "
                     "gguf for a .gguf output)");
-    cmd->add_option("--gguf-type", args->gguf_type, "F16, Q8_0, Q4_0 or Q4_1 (implies --format gguf)");
+    cmd->add_option("--gguf-type", args->gguf_type, "F16, Q8_0, Q4_0, Q4_1, Q4_K or Q6_K (implies --format gguf)");
     cmd->add_option("--max-shard-size", args->max_shard_size, "Largest safetensors shard (default 5GB)");
     cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
     cmd->add_flag("--json", args->json, "Print a JSON summary for scripts");

@@ -37,9 +37,20 @@ std::optional<Layout> GgmlLayout(DType dtype) {
             return Layout::kGgufQ4_0;
         case DType::kQ4_1:
             return Layout::kGgufQ4_1;
+        case DType::kQ4_K:
+            return Layout::kGgufQ4_K;
+        case DType::kQ6_K:
+            return Layout::kGgufQ6_K;
         default:
             return std::nullopt;
     }
+}
+
+bool IsGgmlLayout(Layout layout) {
+    for (DType dtype : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ4_K, DType::kQ6_K}) {
+        if (GgmlLayout(dtype) == layout) return true;
+    }
+    return false;
 }
 
 // Codes of one row packed `bits` to a byte's lower bits first (tenpak/kernels/packed.h).
@@ -165,8 +176,7 @@ std::optional<kernels::PackedMatrix> ToPackedMatrix(const QuantizedTensor& q, Pa
 Result<LoadedQuantized> LoadQuantizedLinear(const model::Model& model, const std::string& prefix, Layout layout,
                                             int64_t rows, int64_t cols) {
     quantformat::LayoutParams params;
-    const bool ggml = layout == Layout::kGgufQ8_0 || layout == Layout::kGgufQ4_0 || layout == Layout::kGgufQ4_1;
-    if (model.config.quantization && !ggml) params = model.config.quantization->params;
+    if (model.config.quantization && !IsGgmlLayout(layout)) params = model.config.quantization->params;
     std::vector<io::TensorData> held;  // keeps the stored bytes alive while Unpack reads them
     std::vector<const io::TensorInfo*> read;
     const quantformat::TensorLookup lookup = [&](std::string_view suffix) -> Result<quantformat::StoredTensor> {

@@ -32,6 +32,10 @@ uint32_t FileTypeFor(DType dtype) {
             return 8;
         case DType::kQ5_1:
             return 9;
+        case DType::kQ4_K:
+            return 14;  // LLAMA_FTYPE_MOSTLY_Q4_K_S: Q4_K throughout, the output head in Q6_K
+        case DType::kQ6_K:
+            return 18;
         case DType::kBF16:
             return 32;
         default:

@@ -250,6 +250,10 @@ Result<BlockwiseRecipe> MakeBlockwiseRecipe(const QuantOptions& options) {
         case Method::kAwq:
             return Status::InvalidArgument(std::string(MethodName(options.method)) +
                                            " is calibrated: it has no calibration-free recipe");
+        case Method::kGgufQ4_K:
+        case Method::kGgufQ6_K:
+            return Status::InvalidArgument(std::string(MethodName(options.method)) +
+                                           " encodes super-blocks, not groups: it has no blockwise recipe");
     }
     return recipe;
 }

@@ -22,6 +22,10 @@ std::string_view MethodName(Method method) {
             return "gptq";
         case Method::kAwq:
             return "awq";
+        case Method::kGgufQ4_K:
+            return "q4_k";
+        case Method::kGgufQ6_K:
+            return "q6_k";
     }
     return "unknown";
 }

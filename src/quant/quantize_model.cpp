@@ -160,6 +160,7 @@ Result<QuantizeReport> QuantizeModel(const model::Model& model, const QuantizeRe
         TP_ASSIGN_OR_RETURN(const DType type, internal::GgufTypeOf(request));
         report.format = "gguf " + std::string(DTypeName(type));
         if (type == DType::kF16) report.method = "fp16";
+        if (IsKQuant(internal::GgufMethod(type))) report.method = std::string(MethodName(internal::GgufMethod(type)));
         if (type != DType::kF16) {
             TP_RETURN_IF_ERROR(rewriter.Preflight(/*gguf=*/true));
             options.rewriter = &rewriter;

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "quant/blockwise.h"
+#include "quant/kquants.h"
 
 namespace tenpak::quant {
 
@@ -44,7 +45,27 @@ private:
     BlockwiseRecipe recipe_;
 };
 
+// The k-quants: a super-block encoder of their own (kquants.h), not a group codec.
+class KQuantQuantizer final : public Quantizer {
+public:
+    explicit KQuantQuantizer(Method method) : method_(method) {}
+
+    Method method() const override { return method_; }
+
+    Result<QuantizedTensor> Quantize(std::span<const float> w, int64_t rows, int64_t cols,
+                                     ThreadPool& pool) const override {
+        return QuantizeKQuant(method_ == Method::kGgufQ4_K ? KQuant::kQ4_K : KQuant::kQ6_K, w, rows, cols, pool);
+    }
+
+private:
+    Method method_;
+};
+
 }  // namespace
+
+bool IsKQuant(Method method) {
+    return method == Method::kGgufQ4_K || method == Method::kGgufQ6_K;
+}
 
 QuantOptions DefaultOptions(Method method) {
     QuantOptions options;
@@ -106,11 +127,13 @@ Status ValidateOptions(const QuantOptions& options) {
         case Method::kGgufQ8_0:
         case Method::kGgufQ4_0:
         case Method::kGgufQ4_1:
+        case Method::kGgufQ4_K:
+        case Method::kGgufQ6_K:
             break;
         default:
             return Status::InvalidArgument("unknown quantization method " +
                                            std::to_string(static_cast<int>(options.method)) +
-                                           " (rtn, nf4, fp4, int8, q8_0, q4_0, q4_1, gptq, awq)");
+                                           " (rtn, nf4, fp4, int8, q8_0, q4_0, q4_1, q4_k, q6_k, gptq, awq)");
     }
     if ((options.act_order || options.static_groups) && options.method != Method::kGptq) {
         return Status::InvalidArgument("act-order and static groups are GPTQ options, not " + name + "'s");
@@ -128,6 +151,7 @@ Result<std::unique_ptr<Quantizer>> MakeQuantizer(const QuantOptions& options) {
                                        " needs calibration inputs: quantize a model (QuantizeModel) or a layer with "
                                        "its inputs (QuantizeLayer)");
     }
+    if (IsKQuant(options.method)) return std::unique_ptr<Quantizer>(std::make_unique<KQuantQuantizer>(options.method));
     TP_ASSIGN_OR_RETURN(BlockwiseRecipe recipe, MakeBlockwiseRecipe(options));
     return std::unique_ptr<Quantizer>(std::make_unique<BlockwiseQuantizer>(options.method, std::move(recipe)));
 }

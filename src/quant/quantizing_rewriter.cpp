@@ -29,7 +29,11 @@ std::string LayerPrefix(const std::string& weight_name) {
 }
 
 bool IsFourBit(DType type) {
-    return type == DType::kQ4_0 || type == DType::kQ4_1;
+    return type == DType::kQ4_0 || type == DType::kQ4_1 || type == DType::kQ4_K;
+}
+
+bool IsKQuantType(DType type) {
+    return type == DType::kQ4_K || type == DType::kQ6_K;
 }
 
 // A tensor with the target's structure and any valid values: packing it gives the names, dtypes
@@ -73,6 +77,9 @@ QuantizedTensor Placeholder(int64_t rows, int64_t cols, Method method, const Qua
             q.scheme = Scheme::kAffineMin;
             zero = 0;
             break;
+        case Method::kGgufQ4_K:
+        case Method::kGgufQ6_K:
+            break;  // GGUF tensors are planned from their dtype, without a placeholder
     }
     q.codes.assign(static_cast<size_t>(rows * cols), code);
     const int64_t groups = q.scheme == Scheme::kNf4 || q.scheme == Scheme::kFp4 ? q.groups() : rows * q.groups();
@@ -134,14 +141,16 @@ Scheme SchemeOf(Method method) {
 Result<DType> GgufTypeOf(const QuantizeRequest& request) {
     if (request.gguf_type) {
         const DType t = *request.gguf_type;
-        if (t == DType::kF16 || t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1) return t;
+        if (t == DType::kF16 || t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1 || IsKQuantType(t)) {
+            return t;
+        }
         return Status::InvalidArgument("GGUF type " + std::string(DTypeName(t)) +
-                                       " is not supported (supported: F16, Q8_0, Q4_0, Q4_1)");
+                                       " is not supported (supported: F16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)");
     }
     const QuantOptions& o = request.options;
     if (o.method != Method::kRtn) {
         return Status::InvalidArgument("GGUF has no " + std::string(MethodName(o.method)) +
-                                       " blocks: use --gguf-type F16|Q8_0|Q4_0|Q4_1, or --method rtn");
+                                       " blocks: use --gguf-type F16|Q8_0|Q4_0|Q4_1|Q4_K|Q6_K, or --method rtn");
     }
     if (o.group_size == 32 && o.bits == 8 && o.symmetric) return DType::kQ8_0;
     if (o.group_size == 32 && o.bits == 4) return o.symmetric ? DType::kQ4_0 : DType::kQ4_1;
@@ -154,13 +163,25 @@ Result<DType> GgufTypeOf(const QuantizeRequest& request) {
 Method GgufMethod(DType type) {
     if (type == DType::kQ8_0) return Method::kGgufQ8_0;
     if (type == DType::kQ4_1) return Method::kGgufQ4_1;
+    if (type == DType::kQ4_K) return Method::kGgufQ4_K;
+    if (type == DType::kQ6_K) return Method::kGgufQ6_K;
     return Method::kGgufQ4_0;
 }
 
 Layout GgufLayout(DType type) {
     if (type == DType::kQ8_0) return Layout::kGgufQ8_0;
     if (type == DType::kQ4_1) return Layout::kGgufQ4_1;
+    if (type == DType::kQ4_K) return Layout::kGgufQ4_K;
+    if (type == DType::kQ6_K) return Layout::kGgufQ6_K;
     return Layout::kGgufQ4_0;
+}
+
+DType GgufDType(Layout layout) {
+    if (layout == Layout::kGgufQ8_0) return DType::kQ8_0;
+    if (layout == Layout::kGgufQ4_1) return DType::kQ4_1;
+    if (layout == Layout::kGgufQ4_K) return DType::kQ4_K;
+    if (layout == Layout::kGgufQ6_K) return DType::kQ6_K;
+    return DType::kQ4_0;
 }
 
 QuantizingRewriter::QuantizingRewriter(const model::Model& model, const QuantizeRequest& request, ThreadPool& pool)
@@ -179,10 +200,12 @@ QuantizingRewriter::Decision QuantizingRewriter::Decide(const io::TensorInfo& in
     d.rows = conv1d ? info.shape[1] : info.shape[0];
     d.cols = conv1d ? info.shape[0] : info.shape[1];
     if (gguf) {
-        // llama.cpp's policy for the legacy types: every 2-D weight in the file's type, the output
-        // head in Q8_0 when the type has 4 bits (llama-quantize gives it Q6_K, and Q8_0 when rows do
-        // not divide into Q6_K's 256-blocks; TenPak has no Q6_K yet), rows that do not divide into
-        // 32-blocks in F16. With tied embeddings the embedding is the output head and is typed as one.
+        // llama.cpp's policy: every 2-D weight in the file's type; the output head of a 4-bit type in
+        // Q6_K (llama-quantize's choice), or in Q8_0 when its rows do not divide into Q6_K's
+        // super-blocks of 256 or the type is a legacy one (TenPak's Q4_0 / Q4_1 files have always put
+        // it in Q8_0); rows that do not divide into the type's blocks (32, or 256 for the k-quants)
+        // in F16 (llama-quantize would fall back to another type). With tied embeddings the embedding
+        // is the output head and is typed as one.
         const Result<DType> type = GgufTypeOf(request_);
         if (!type.ok() || *type == DType::kF16) return d;
         DType chosen = *type;
@@ -190,10 +213,13 @@ QuantizingRewriter::Decision QuantizingRewriter::Decide(const io::TensorInfo& in
         const bool is_head =
             info.name == "lm_head.weight" ||
             (tied && (info.name == "model.embed_tokens.weight" || info.name == "transformer.wte.weight"));
-        if (is_head && IsFourBit(chosen)) chosen = DType::kQ8_0;
-        if (d.cols % 32 != 0) {
+        if (is_head && IsFourBit(chosen)) {
+            chosen = chosen == DType::kQ4_K && d.cols % 256 == 0 ? DType::kQ6_K : DType::kQ8_0;
+        }
+        const int64_t block = IsKQuantType(chosen) ? 256 : 32;
+        if (d.cols % block != 0) {
             d.kept_reason = "input size " + std::to_string(d.cols) + " is not a multiple of " +
-                            std::string(DTypeName(chosen)) + "'s block of 32";
+                            std::string(DTypeName(chosen)) + "'s block of " + std::to_string(block);
             return d;
         }
         d.target = Target{GgufLayout(chosen), GgufMethod(chosen), d.rows, d.cols, conv1d};
@@ -278,9 +304,7 @@ Result<std::optional<std::vector<io::TensorInfo>>> QuantizingRewriter::PlanTenso
     if (gguf) {
         io::TensorInfo t;
         t.name = info.name;
-        t.dtype = target->layout == Layout::kGgufQ8_0   ? DType::kQ8_0
-                  : target->layout == Layout::kGgufQ4_1 ? DType::kQ4_1
-                                                        : DType::kQ4_0;
+        t.dtype = GgufDType(target->layout);
         t.shape = {rows, cols};
         TP_ASSIGN_OR_RETURN(t.nbytes, TensorByteSize(t.dtype, t.shape));
         out.push_back(std::move(t));
@@ -327,6 +351,7 @@ Result<const Quantizer*> QuantizingRewriter::QuantizerFor(Method method) {
 }
 
 Result<const BlockwiseRecipe*> QuantizingRewriter::RecipeFor(Method method) {
+    if (IsKQuant(method)) return static_cast<const BlockwiseRecipe*>(nullptr);
     auto it = recipes_.find(method);
     if (it == recipes_.end()) {
         QuantOptions options = request_.options;
@@ -393,16 +418,16 @@ Result<quantformat::QuantizedTensor> QuantizingRewriter::QuantizedOf(const io::T
 
 Result<std::vector<PackedTensor>> QuantizingRewriter::MakeCalibrationFree(const io::TensorInfo& canonical,
                                                                           const Target& t, const Quantizer& quantizer,
-                                                                          const BlockwiseRecipe& recipe) {
+                                                                          const BlockwiseRecipe* recipe) {
     const bool conv1d = t.conv1d;
     const bool castable =
         canonical.dtype == DType::kF16 || canonical.dtype == DType::kBF16 || canonical.dtype == DType::kF32;
     Result<QuantizedTensor> q = [&]() -> Result<QuantizedTensor> {
-        if (!conv1d && castable) {
+        if (!conv1d && castable && recipe != nullptr) {
             // [out, in] as stored: cast group by group as they are quantized, no F32 copy.
             TP_ASSIGN_OR_RETURN(io::TensorData data, model_.tensors->Read(canonical));
             Result<QuantizedTensor> made =
-                recipe.QuantizeStored(canonical.dtype, data.bytes(), t.rows, t.cols, pool_, &codes_scratch_);
+                recipe->QuantizeStored(canonical.dtype, data.bytes(), t.rows, t.cols, pool_, &codes_scratch_);
             data = io::TensorData();
             model_.tensors->Release(canonical);
             if (!made.ok()) return made.status().WithContext("tensor '" + canonical.name + "'");
@@ -473,7 +498,7 @@ void QuantizingRewriter::StartAfter(const std::string& name) {
     try {
         packed = std::async(std::launch::async,
                             [this, canonical, t = target->second, q = *quantizer, r = *recipe]() {
-                                return MakeCalibrationFree(canonical, t, *q, *r);
+                                return MakeCalibrationFree(canonical, t, *q, r);
                             });
     } catch (const std::system_error&) {
         return;  // no thread to be had: the layer is made when asked
@@ -524,7 +549,7 @@ Result<io::TensorData> QuantizingRewriter::Produce(const io::TensorInfo& canonic
                 DropAhead();
                 TP_ASSIGN_OR_RETURN(const Quantizer* quantizer, QuantizerFor(t.method));
                 TP_ASSIGN_OR_RETURN(const BlockwiseRecipe* recipe, RecipeFor(t.method));
-                packed = MakeCalibrationFree(canonical, t, *quantizer, *recipe);
+                packed = MakeCalibrationFree(canonical, t, *quantizer, recipe);
             }
             if (!packed.ok()) return packed.status();
             cached_ = std::move(packed).value();

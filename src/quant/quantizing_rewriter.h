@@ -91,11 +91,13 @@ private:
     // A calibration-free layer read, quantized and packed. Touches no member but the scratch
     // buffers (weights, codes), so it may run on the lookahead thread (one at a time).
     // Weights stored [out, in] in F16, BF16 or F32 are quantized by `recipe` as they are cast, group
-    // by group (no F32 copy of the layer); others (Conv1D's [in, out]) are cast, then quantized by
-    // `quantizer`. Both give the same tensors.
+    // by group (no F32 copy of the layer); others (Conv1D's [in, out]), and every layer of a method
+    // without a recipe (the k-quants: `recipe` null), are cast, then quantized by `quantizer`. Both
+    // give the same tensors.
     Result<std::vector<quantformat::PackedTensor>> MakeCalibrationFree(const io::TensorInfo& canonical,
                                                                       const Target& target, const Quantizer& quantizer,
-                                                                      const BlockwiseRecipe& recipe);
+                                                                      const BlockwiseRecipe* recipe);
+    // The method's BlockwiseRecipe, or null for a method that has none (IsKQuant).
     Result<const BlockwiseRecipe*> RecipeFor(Method method);
     // Lookahead: the planned layers in the writer's order; starting the layer after `name` (or
     // the first when `name` is empty); waiting for and dropping a layer made in vain.

@@ -20,6 +20,17 @@
 
 namespace tenpak::quantformat::internal {
 
+Result<uint16_t> ExactF16(Layout layout, const char* what, float value, int64_t group) {
+    const uint16_t half = F32ToF16Ref(value);
+    const float back = F16ToF32Ref(half);
+    // Bit equality keeps -0 and NaN apart from their look-alikes; a NaN is never "exact".
+    if (std::memcmp(&back, &value, sizeof(float)) != 0) {
+        return CannotHold(layout, std::string(what) + " " + FloatString(value) + " of block " + std::to_string(group) +
+                                      " is not an F16 value (GGUF encoders round " + what + "s to F16 first)");
+    }
+    return half;
+}
+
 namespace {
 
 constexpr int64_t kBlock = static_cast<int64_t>(kGgmlBlockElems);
@@ -67,18 +78,6 @@ Status GgmlCanHold(Layout layout, int64_t, int64_t cols, int bits, int64_t group
                           "GGUF " + name + " needs the input size " + std::to_string(cols) + " to be a multiple of 32");
     }
     return Status::Ok();
-}
-
-// The F16 bits of `value`, failing when F16 cannot hold it exactly.
-Result<uint16_t> ExactF16(Layout layout, const char* what, float value, int64_t group) {
-    const uint16_t half = F32ToF16Ref(value);
-    const float back = F16ToF32Ref(half);
-    // Bit equality keeps -0 and NaN apart from their look-alikes; a NaN is never "exact".
-    if (std::memcmp(&back, &value, sizeof(float)) != 0) {
-        return CannotHold(layout, std::string(what) + " " + FloatString(value) + " of block " + std::to_string(group) +
-                                      " is not an F16 value (GGUF encoders round " + what + "s to F16 first)");
-    }
-    return half;
 }
 
 // Writes the 32 codes of one group as Q4_0 / Q4_1 nibbles.
@@ -174,14 +173,14 @@ Result<QuantizedTensor> GgmlUnpack(Layout layout, int64_t rows, int64_t cols, co
     return q;
 }
 
-std::vector<std::string> GgmlSuffixes(Layout) {
+}  // namespace
+
+std::vector<std::string> GgufWeightSuffixes(Layout) {
     return {kWeight};
 }
 
-}  // namespace
-
 const LayoutOps& GgmlLayoutOps() {
-    static const LayoutOps ops = {GgmlCanHold, GgmlPack, GgmlUnpack, GgmlSuffixes};
+    static const LayoutOps ops = {GgmlCanHold, GgmlPack, GgmlUnpack, GgufWeightSuffixes};
     return ops;
 }
 

@@ -1,7 +1,7 @@
 // The dispatcher of layouts.h: one table row per Layout (its name and its family's functions), and
 // the checks every layout needs around them (Validate before packing, the shape before unpacking,
 // Validate after unpacking). The formats themselves live in one file each: gptq_layout.cpp,
-// awq_layout.cpp, bnb4_layout.cpp, bnb8_layout.cpp and ggml_layout.cpp.
+// awq_layout.cpp, bnb4_layout.cpp, bnb8_layout.cpp, ggml_layout.cpp and ggml_kquant_layout.cpp.
 #include "tenpak/quantformat/layouts.h"
 
 #include <array>
@@ -20,7 +20,7 @@ struct LayoutEntry {
     const internal::LayoutOps& (*ops)();
 };
 
-constexpr std::array<LayoutEntry, 8> kLayouts = {{
+constexpr std::array<LayoutEntry, 10> kLayouts = {{
     {Layout::kGptq, "gptq", internal::GptqLayoutOps},
     {Layout::kGptqV2, "gptq_v2", internal::GptqLayoutOps},
     {Layout::kAwqGemm, "awq", internal::AwqLayoutOps},
@@ -29,6 +29,8 @@ constexpr std::array<LayoutEntry, 8> kLayouts = {{
     {Layout::kGgufQ8_0, "Q8_0", internal::GgmlLayoutOps},
     {Layout::kGgufQ4_0, "Q4_0", internal::GgmlLayoutOps},
     {Layout::kGgufQ4_1, "Q4_1", internal::GgmlLayoutOps},
+    {Layout::kGgufQ4_K, "Q4_K", internal::GgmlKQuantLayoutOps},
+    {Layout::kGgufQ6_K, "Q6_K", internal::GgmlKQuantLayoutOps},
 }};
 
 // The row of `layout`, or nullptr for a value outside the enum (a corrupt manifest byte).

@@ -39,6 +39,9 @@ const LayoutOps& AwqLayoutOps();   // awq_layout.cpp
 const LayoutOps& Bnb4LayoutOps();  // bnb4_layout.cpp
 const LayoutOps& Bnb8LayoutOps();  // bnb8_layout.cpp
 const LayoutOps& GgmlLayoutOps();  // ggml_layout.cpp
+const LayoutOps& GgmlKQuantLayoutOps();  // ggml_kquant_layout.cpp
+// Every GGUF layout stores one tensor, "weight".
+std::vector<std::string> GgufWeightSuffixes(Layout layout);
 
 // --- Errors -----------------------------------------------------------------------------------
 
@@ -63,6 +66,10 @@ PackedTensor WordsTensor(std::string suffix, std::vector<int64_t> shape, std::sp
 void StoreU16(std::span<std::byte> bytes, size_t index, uint16_t value);
 void StoreU32(std::span<std::byte> bytes, size_t index, uint32_t value);
 void StoreF32(std::span<std::byte> bytes, size_t index, float value);
+
+// The F16 bits of `value` ("scale" / "minimum" of block `group`), failing when F16 cannot hold it
+// exactly: GGUF's encoders round these to F16 before choosing codes, so anything else is a bug.
+Result<uint16_t> ExactF16(Layout layout, const char* what, float value, int64_t group);
 
 // --- Unpacking --------------------------------------------------------------------------------
 

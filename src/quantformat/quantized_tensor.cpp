@@ -111,6 +111,28 @@ Status Validate(const QuantizedTensor& q) {
                            std::to_string(blocks) + " and " + std::to_string(nested));
         }
     }
+    if (q.super_blocks) {
+        if (q.scheme != Scheme::kAffine && q.scheme != Scheme::kAffineMin) {
+            return Invalid("super-blocks (k-quants) only go with the affine schemes");
+        }
+        const SuperBlocks& sb = *q.super_blocks;
+        const int64_t per = sb.groups_per_super_block;
+        if (per <= 0 || q.groups() % per != 0) {
+            return Invalid(std::to_string(q.groups()) + " groups per row do not make whole super-blocks of " +
+                           std::to_string(per));
+        }
+        const size_t groups = q.scales.size();
+        const size_t blocks = groups / static_cast<size_t>(per);
+        const bool with_min = q.scheme == Scheme::kAffineMin;
+        if (sb.scale_codes.size() != groups || sb.d.size() != blocks ||
+            sb.min_codes.size() != (with_min ? groups : 0) || sb.dmin.size() != (with_min ? blocks : 0)) {
+            return Invalid("super-blocks hold " + std::to_string(sb.d.size()) + " factors and " +
+                           std::to_string(sb.scale_codes.size()) + " scale codes (" + std::to_string(sb.dmin.size()) +
+                           " and " + std::to_string(sb.min_codes.size()) + " for minimums), expected " +
+                           std::to_string(blocks) + " and " + std::to_string(groups) +
+                           (with_min ? " for both" : " (none for minimums)"));
+        }
+    }
     return Status::Ok();
 }
 

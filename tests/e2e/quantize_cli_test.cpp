@@ -67,7 +67,7 @@ TEST(QuantizeCliTest, BadCombinationsAreRefusedBeforeAnyWork) {
         {{"--method", "rtn", "--bits", "5"}, "2, 3, 4 or 8 bits"},
         {{"--method", "rtn", "--group-size", "100"}, "32, 64, 128"},
         {{"--method", "nf4", "--gguf-type", "Q4_0", "--format", "bnb"}, "--gguf-type goes with --format gguf"},
-        {{"--gguf-type", "Q4_K"}, "F16, Q8_0, Q4_0, Q4_1"},
+        {{"--gguf-type", "Q5_K"}, "F16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K"},
         {{"--method", "rtn", "--group-size", "128"}, "none of"},
         {{"--method", "magic"}, "rtn, gptq, awq, nf4, fp4, int8"},
         {{"--method", "awq", "--bits", "3"}, "awq quantizes to 4 bits only"},
@@ -128,6 +128,32 @@ TEST(QuantizeCliTest, PresetGroupSizeIsFittedToASmallModel) {
     const nlohmann::json config = nlohmann::json::parse(testing::ReadFile(dir.File("q/config.json")));
     EXPECT_EQ(config["quantization_config"]["group_size"], 64);
     EXPECT_EQ(config["quantization_config"]["bits"], 3);
+}
+
+// --gguf-type Q4_K on a model whose rows are multiples of 256: the summary names the encoder, the
+// head is Q6_K, and bench runs the file (Q4_K on packed codes).
+TEST(QuantizeCliTest, GgufKQuantsOnAModelWithRowsOf256) {
+    TempDir dir;
+    testing::TinyLlama spec;
+    spec.hidden = 256;
+    spec.intermediate = 512;
+    spec.heads = 4;
+    spec.kv_heads = 2;
+    testing::WriteTinyLlama(dir.File("m"), spec);
+    const testing::CommandResult r =
+        RunTenpak({"quantize", dir.File("m"), "--gguf-type", "q4_k", "-o", dir.File("m.gguf"), "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["format"], "gguf Q4_K");
+    EXPECT_EQ(j["method"], "q4_k");
+    EXPECT_TRUE(j["kept_layers"].empty());
+    const testing::CommandResult inspect = RunTenpak({"inspect", dir.File("m.gguf"), "--json"});
+    ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+    const nlohmann::json bytes = nlohmann::json::parse(inspect.out)["bytes_by_dtype"];
+    EXPECT_TRUE(bytes.contains("Q4_K") && bytes.contains("Q6_K")) << bytes.dump();
+    const testing::CommandResult bench =
+        RunTenpak({"bench", dir.File("m.gguf"), "--prompt-tokens", "8", "--gen-tokens", "4", "--repetitions", "1"});
+    EXPECT_EQ(bench.exit_code, 0) << bench.err;
 }
 
 // A layer file as quantize-layer reads it: W [rows, cols] and X [tokens, cols].

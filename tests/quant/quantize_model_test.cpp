@@ -217,7 +217,7 @@ TEST(QuantizeModelTest, RefusesUnsupportedCombinationsBeforeAnyWork) {
         {gguf_nf4, "GGUF has no nf4 blocks"},
         {Rtn(OutputFormat::kGguf, 4, 128, true), "has no GGUF block type"},
         {Rtn(OutputFormat::kGptq, 5, 32, true), "5"},
-        {Gguf(DType::kQ4_K), "not supported"},
+        {Gguf(DType::kQ5_K), "not supported (supported: F16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)"},
     };
     for (const Case& c : cases) {
         auto r = QuantizeModel(Bundled(), c.request, out);

@@ -111,6 +111,16 @@ void ExpectSameTensor(const QuantizedTensor& expected, const QuantizedTensor& ac
                   std::bit_cast<uint32_t>(actual.double_quant->offset));
         EXPECT_EQ(expected.double_quant->nested_block, actual.double_quant->nested_block);
     }
+    ASSERT_EQ(expected.super_blocks.has_value(), actual.super_blocks.has_value());
+    if (expected.super_blocks) {
+        const SuperBlocks& e = *expected.super_blocks;
+        const SuperBlocks& a = *actual.super_blocks;
+        EXPECT_EQ(e.groups_per_super_block, a.groups_per_super_block);
+        EXPECT_EQ(FloatBits(e.d), FloatBits(a.d));
+        EXPECT_EQ(FloatBits(e.dmin), FloatBits(a.dmin));
+        EXPECT_EQ(e.scale_codes, a.scale_codes);
+        EXPECT_EQ(e.min_codes, a.min_codes);
+    }
 }
 
 QuantizedTensor RandomTensor(Layout layout, int64_t rows, int64_t cols, int bits, int64_t group_size, std::mt19937& rng,
@@ -139,6 +149,11 @@ QuantizedTensor RandomTensor(Layout layout, int64_t rows, int64_t cols, int bits
         case Layout::kBnb8:
             q.scheme = Scheme::kInt8Absmax;
             q.group_size = cols;
+            break;
+        case Layout::kGgufQ4_K:
+        case Layout::kGgufQ6_K:
+            // Their scales are products of super-block fields: ggml_kquant_layout_test builds them.
+            ADD_FAILURE() << "RandomTensor does not make k-quant tensors";
             break;
     }
     std::uniform_int_distribution<int> code(0, (1 << bits) - 1);

@@ -44,10 +44,14 @@ enum class Method : uint8_t {
     // not through a Quantizer.
     kGptq = 7,  // GPTQ (formats.md F.1), rtn's group fit, codes chosen with the inverse Hessian
     kAwq = 8,   // AWQ (F.2): activation-aware scales and clipping, AutoAWQ's asymmetric quantizer
+    // llama.cpp's k-quant reference encoders (quantize_row_q4_K_ref / q6_K_ref): super-blocks of 256.
+    kGgufQ4_K = 9,
+    kGgufQ6_K = 10,
 };
-// "rtn", "nf4", "fp4", "int8", "q8_0", "q4_0", "q4_1", "gptq", "awq"
+// "rtn", "nf4", "fp4", "int8", "q8_0", "q4_0", "q4_1", "gptq", "awq", "q4_k", "q6_k"
 std::string_view MethodName(Method method);
 bool IsCalibrated(Method method);  // gptq, awq
+bool IsKQuant(Method method);      // q4_k, q6_k: super-block encoders, no BlockwiseRecipe
 
 // Fields a method does not use are ignored (bits and group_size mean nothing to int8 and the GGUF
 // encoders, whose groups are fixed).

@@ -30,8 +30,11 @@ enum class Layout : uint8_t {
     kGgufQ8_0 = 5,  // GGML blocks in `<prefix>.weight` (one tensor, dtype Q8_0 / Q4_0 / Q4_1)
     kGgufQ4_0 = 6,
     kGgufQ4_1 = 7,
+    kGgufQ4_K = 8,  // GGML k-quant super-blocks in `<prefix>.weight` (QuantizedTensor::super_blocks)
+    kGgufQ6_K = 9,
 };
-std::string_view LayoutName(Layout layout);  // "gptq", "gptq_v2", "awq", "bnb4", "bnb8", "Q8_0", "Q4_0", "Q4_1"
+// "gptq", "gptq_v2", "awq", "bnb4", "bnb8", "Q8_0", "Q4_0", "Q4_1", "Q4_K", "Q6_K"
+std::string_view LayoutName(Layout layout);
 std::optional<Layout> LayoutFromName(std::string_view name);  // the inverse; nullopt when unknown
 
 // One stored tensor of a packed layer.
@@ -52,6 +55,8 @@ struct PackedTensor {
 //   bnb4  kNf4 or kFp4, bits 4, group_size = bitsandbytes' block size: a power of two 32..4096.
 //   bnb8  kInt8Absmax, bits 8, one scale per row (group_size -1 or cols).
 //   Q8_0  kAffine 8-bit, Q4_0 kAffine 4-bit, Q4_1 kAffineMin 4-bit; group 32, cols % 32 == 0.
+//   Q4_K  kAffineMin 4-bit, group 32; Q6_K kAffine 8-bit (6-bit codes, zero 32), group 16; both
+//         cols % 256 == 0 and super_blocks set (the encoders of quant make them).
 Status CanHold(Layout layout, int64_t rows, int64_t cols, int bits, int64_t group_size, Scheme scheme);
 
 // Packs `q`. Fails (kInvalidArgument, naming the row and group) when Validate(q) or CanHold fails,
@@ -104,6 +109,11 @@ struct LayoutParams {
 //   - For GGUF layouts the lookup is asked for "weight".
 Result<QuantizedTensor> Unpack(Layout layout, int64_t rows, int64_t cols, const LayoutParams& params,
                                const TensorLookup& lookup);
+
+// An all-zero Q4_K or Q6_K tensor (`layout` kGgufQ4_K / kGgufQ6_K) of rows x cols, REQUIRES cols % 256
+// == 0, with every field, super_blocks included, sized: what the k-quant encoders fill in and the
+// layouts unpack into.
+QuantizedTensor KQuantTensor(Layout layout, int64_t rows, int64_t cols);
 
 // The suffixes a layout stores for one layer (for readers that need to know which names belong to
 // a quantized layer). bnb4 lists the nf4 state key; "weight.quant_state.bitsandbytes__fp4" is the

@@ -38,6 +38,21 @@ struct DoubleQuant {
     int64_t nested_block = 256;
 };
 
+// GGML's k-quants (GGUF Q4_K, Q6_K): the group scales, and Q4_K's minimums, are themselves small
+// integers times one F16 factor per super-block of 256 consecutive weights of a row:
+//   scales[g] = d[s] * scale_codes[g]             Q4_K: codes 0..63;  Q6_K: -128..127
+//   zeros[g]  = -(dmin[s] * min_codes[g])         Q4_K only (kAffineMin's minimum), codes 0..63
+// with s = g / groups_per_super_block (groups along a row: 8 of 32 for Q4_K, 16 of 16 for Q6_K).
+// `scales` and `zeros` hold those products, the values a loader computes; these fields are what
+// the file stores.
+struct SuperBlocks {
+    int64_t groups_per_super_block = 0;
+    std::vector<float> d;             // one per super-block, F16 values
+    std::vector<float> dmin;          // Q4_K only
+    std::vector<int8_t> scale_codes;  // one per group
+    std::vector<uint8_t> min_codes;   // Q4_K only, one per group
+};
+
 struct QuantizedTensor {
     int64_t rows = 0;  // output features N
     int64_t cols = 0;  // input features K
@@ -58,6 +73,7 @@ struct QuantizedTensor {
     // group of (r, c) is r * groups() + g_idx[c]. Empty: column c is in group c / group_size.
     std::vector<int32_t> g_idx;
     std::optional<DoubleQuant> double_quant;  // nf4/fp4 only; `scales` then holds the dequantized absmax
+    std::optional<SuperBlocks> super_blocks;  // GGUF k-quants only (kAffine Q6_K, kAffineMin Q4_K)
 
     // Groups per row (kAffine, kAffineMin, kInt8Absmax) or blocks in the whole tensor (kNf4, kFp4).
     int64_t groups() const;
