@@ -28,8 +28,7 @@ Result<double> PerplexityOf(const std::string& path, const std::string& base, co
     TP_ASSIGN_OR_RETURN(std::unique_ptr<tokenizer::Tokenizer> tok, tokenizer::LoadTokenizer(m));
     engine::EngineOptions engine_options;
     engine_options.threads = target.threads;
-    const int64_t trained = m.config.max_position_embeddings;
-    const int64_t ctx = trained > 0 ? std::min(target.ctx, trained) : target.ctx;
+    const int64_t ctx = engine::PerplexityWindow(target.ctx, m.config.max_position_embeddings);
     engine_options.context = ctx;
     TP_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> engine, engine::Engine::Create(m, engine_options));
     engine::PerplexityOptions options;

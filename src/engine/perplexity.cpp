@@ -13,6 +13,10 @@ std::string DefaultEvalText() {
     return TENPAK_DEFAULT_EVAL_TEXT;
 }
 
+int64_t PerplexityWindow(int64_t requested, int64_t trained) {
+    return trained > 0 ? std::min(requested, trained) : requested;
+}
+
 Result<PerplexityResult> PerplexityOfTokens(Engine& engine, std::span<const int32_t> tokens, int32_t bos_id,
                                             const PerplexityOptions& options) {
     const int64_t ctx = options.ctx;

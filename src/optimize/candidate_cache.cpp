@@ -43,6 +43,57 @@ Digest KeyOf(std::initializer_list<std::pair<std::string_view, std::string_view>
     return hasher.Finish();
 }
 
+namespace {
+
+// Each file of the model at `path` as [name, size, mtime in the file clock's ticks], sorted by name;
+// nullopt when the path is not a local file or folder (nothing to fingerprint).
+std::optional<nlohmann::json> FilesFingerprint(const std::string& path) {
+    std::error_code error;
+    std::vector<fs::path> files;
+    if (fs::is_directory(path, error)) {
+        for (const fs::directory_entry& entry : fs::directory_iterator(path, error)) {
+            if (entry.is_regular_file(error)) files.push_back(entry.path());
+        }
+        if (error) return std::nullopt;
+    } else if (fs::is_regular_file(path, error)) {
+        files.emplace_back(path);
+    } else {
+        return std::nullopt;
+    }
+    std::sort(files.begin(), files.end());
+    nlohmann::json out = nlohmann::json::array();
+    for (const fs::path& file : files) {
+        const uintmax_t size = fs::file_size(file, error);
+        if (error) return std::nullopt;
+        const fs::file_time_type time = fs::last_write_time(file, error);
+        if (error) return std::nullopt;
+        out.push_back({file.filename().string(), size, static_cast<int64_t>(time.time_since_epoch().count())});
+    }
+    return out;
+}
+
+}  // namespace
+
+Result<DigestLookup> CandidateCache::ModelDigestOf(const model::Model& model, const std::string& path,
+                                                   bool refresh) const {
+    const std::optional<nlohmann::json> files = FilesFingerprint(path);
+    std::error_code error;
+    const std::string absolute = fs::absolute(path, error).lexically_normal().string();
+    const Digest memo_key = KeyOf({{"model-digest-memo", absolute}});
+    if (files && !refresh) {
+        if (std::optional<nlohmann::json> memo = Load(memo_key, "digest");
+            memo && memo->value("files", nlohmann::json()) == *files) {
+            if (std::optional<Digest> digest = DigestFromHex(memo->value("digest", ""))) return DigestLookup{*digest, true};
+        }
+    }
+    TP_ASSIGN_OR_RETURN(Digest digest, ModelDigest(model));
+    if (files) {
+        // Best effort: a cache that cannot be written only costs the next run the hashing.
+        (void)Store(memo_key, "digest", {{"path", absolute}, {"files", *files}, {"digest", ToHex(digest)}});
+    }
+    return DigestLookup{digest, false};
+}
+
 std::string CandidateCache::EntryDir(const Digest& key) const { return dir_ + "/" + ToHex(key); }
 
 std::optional<nlohmann::json> CandidateCache::Load(const Digest& key, const std::string& record) const {

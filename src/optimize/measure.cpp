@@ -54,10 +54,10 @@ Result<Measurement> MeasureModel(const std::string& model_path, const MeasureOpt
     TP_ASSIGN_OR_RETURN(std::unique_ptr<tokenizer::Tokenizer> tok, tokenizer::LoadTokenizer(m));
     TP_ASSIGN_OR_RETURN(std::string text, io::ReadFileToString(options.eval_text));
 
-    const int64_t trained = m.config.max_position_embeddings > 0 ? m.config.max_position_embeddings : options.ctx;
-    const int64_t ctx = std::min(options.ctx, trained);
+    const int64_t trained = m.config.max_position_embeddings;
+    const int64_t ctx = engine::PerplexityWindow(options.ctx, trained);
     const int64_t request = options.latency.prompt_tokens + options.latency.gen_tokens;
-    if (request > trained) {
+    if (trained > 0 && request > trained) {
         return Status::InvalidArgument("--prompt-tokens + --output-tokens = " + std::to_string(request) +
                                        " is longer than the " + std::to_string(trained) + " tokens " + model_path +
                                        " was trained on");

@@ -235,8 +235,9 @@ Result<OptimizeResult> Optimize(const OptimizeRequest& raw_request) {
     }
     result.model = model.origin;
     result.shape = ShapeOf(model.config);
-    stage("hashing " + model.origin + " (the cache key)");
-    TP_ASSIGN_OR_RETURN(Digest model_digest, ModelDigest(model));
+    stage("identifying " + model.origin + " (the cache key: its tensors' hash, remembered by file size and time)");
+    TP_ASSIGN_OR_RETURN(DigestLookup model_lookup, cache.ModelDigestOf(model, request.model, request.refresh));
+    const Digest model_digest = model_lookup.digest;
     result.model_digest = ToHex(model_digest);
     TP_ASSIGN_OR_RETURN(Digest eval_digest, FileDigest(request.measure.eval_text));
     std::string calib_digest = "none";

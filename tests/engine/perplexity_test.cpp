@@ -207,3 +207,16 @@ TEST(GenerateTest, Utf8IsHeldBackUntilComplete) {
 
 }  // namespace
 }  // namespace tenpak::engine
+
+namespace tenpak::engine {
+namespace {
+
+// The window the comparing tools use: the request, capped at the trained context when it is known.
+TEST(PerplexityWindowTest, CapsAtTheTrainedContextWhenKnown) {
+    EXPECT_EQ(PerplexityWindow(512, 128), 128);
+    EXPECT_EQ(PerplexityWindow(64, 128), 64);
+    EXPECT_EQ(PerplexityWindow(512, 0), 512);
+}
+
+}  // namespace
+}  // namespace tenpak::engine

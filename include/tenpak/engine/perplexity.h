@@ -43,6 +43,11 @@ struct PerplexityResult {
 // set, else the source tree's copy. The default of the tools that compare models' perplexity.
 std::string DefaultEvalText();
 
+// The window length for scoring a model whose config says it was trained on `trained` positions
+// (max_position_embeddings; 0 when unknown): the requested length, capped at `trained`. The tools
+// that compare models on one text (optimize, delta --max-ppl-delta) size their engines with it.
+int64_t PerplexityWindow(int64_t requested, int64_t trained);
+
 // kInvalidArgument when the text has fewer than ctx tokens (saying how many it has and needs) or
 // ctx exceeds the engine's context.
 Result<PerplexityResult> Perplexity(Engine& engine, const tokenizer::Tokenizer& tokenizer, std::string_view text,

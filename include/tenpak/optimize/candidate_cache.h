@@ -3,7 +3,8 @@
 // and a changed model, option or text never reuses a stale result.
 //
 // Layout: <dir>/<key hex>/model/ (the checkpoint), <dir>/<key hex>/<record>.json (JSON records:
-// "quantize", "measure-<hex>"). Records are written atomically after the work they describe.
+// "quantize", "measure-<hex>"; "digest" under a key made from a model's path, for ModelDigestOf).
+// Records are written atomically after the work they describe.
 #pragma once
 
 #include <optional>
@@ -32,9 +33,20 @@ Result<Digest> FileDigest(const std::string& path);
 // matters; a label names each part so that two parts can never run together.
 Digest KeyOf(std::initializer_list<std::pair<std::string_view, std::string_view>> parts);
 
+struct DigestLookup {
+    Digest digest{};
+    bool memoised = false;  // taken from the cache, no tensor read
+};
+
 class CandidateCache {
 public:
     explicit CandidateCache(std::string dir) : dir_(std::move(dir)) {}
+    // ModelDigest, remembered under the (name, size, modification time) of every file of the model
+    // at `path` (the files of a folder, or the one file): a later run on unchanged files reads no
+    // weights, which makes a cached `optimize` of a 7B model take seconds, not minutes. A file that
+    // changed size or time, appeared or went away makes it hash again, as does `refresh` (for a file
+    // rewritten with its old time kept, e.g. by `touch -r`). Memo writes are best effort.
+    Result<DigestLookup> ModelDigestOf(const model::Model& model, const std::string& path, bool refresh) const;
     const std::string& dir() const { return dir_; }
     std::string EntryDir(const Digest& key) const;
     std::string ModelDir(const Digest& key) const { return EntryDir(key) + "/model"; }
