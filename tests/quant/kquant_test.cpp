@@ -5,6 +5,7 @@
 // shapes or values are refused by name.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "quant/kquant_search.h"
 #include "quant/kquants.h"
 #include "quantizer_test_util.h"
 #include "tenpak/core/dequantize.h"
@@ -199,6 +201,80 @@ TEST(KQuantTest, BadShapesAndValuesAreRefusedByName) {
     EXPECT_NE(q.status().message().find("NaN at row 1, column 7"), std::string::npos) << q.status().message();
     q = QuantizeKQuant(KQuant::kQ6_K, w, 3, 256, pool);
     EXPECT_FALSE(q.ok());
+}
+
+}  // namespace
+}  // namespace tenpak::quant
+
+namespace tenpak::quant {
+namespace {
+
+// The batched searches the encoders run against the scalar transcriptions, bit for bit: scale,
+// minimum and every code, on groups of many kinds (Gaussian at scales 1e-6 .. 1e2, one-signed, with
+// outliers, with repeated values and ties, all equal, all zero) side by side in every combination,
+// with Q4_K's parameters and Q5_K's and Q2_K's (other levels, steps and group sizes).
+TEST(KQuantSearchTest, BatchedSearchesEqualTheScalarOnes) {
+    std::mt19937 rng(17);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::uniform_int_distribution<int> kind(0, 6);
+    constexpr int kLanes = kquant::kGroupLanes;
+    int groups = 0;
+    for (int trial = 0; trial < 3000; ++trial) {
+        float x[kLanes * 32];
+        for (int g = 0; g < kLanes; ++g) {
+            const int k = kind(rng);
+            const float scale = std::pow(10.0f, static_cast<float>(static_cast<int>(rng() % 9)) - 6.0f);
+            for (int i = 0; i < 32; ++i) {
+                float v = normal(rng) * scale;
+                if (k == 1) v = std::fabs(v);
+                if (k == 2) v = -std::fabs(v);
+                if (k == 3 && i % 11 == 0) v *= 40.0f;
+                if (k == 4) v = std::round(v / scale * 2.0f) * scale / 2.0f;  // ties and repeats
+                if (k == 5) v = (trial % 2 ? -1.0f : 1.0f) * scale;          // all equal (flat when negative)
+                if (k == 6) v = 0.0f;
+                x[g * 32 + i] = v;
+            }
+        }
+        const struct {
+            int n, nmax;
+            float rmin, rdelta;
+            int nstep;
+        } params[] = {{32, 15, -1.0f, 0.1f, 20}, {32, 31, -0.5f, 0.1f, 15}, {16, 3, -0.5f, 0.1f, 15}};
+        for (const auto& p : params) {
+            // The groups of this size, one after the other, with Q4_K's weights.
+            float weights[kLanes * 32];
+            for (int g = 0; g < kLanes; ++g) {
+                float sum_x2 = 0;
+                for (int i = 0; i < p.n; ++i) sum_x2 += x[g * p.n + i] * x[g * p.n + i];
+                const float av_x = std::sqrt(sum_x2 / static_cast<float>(p.n));
+                for (int i = 0; i < p.n; ++i) weights[g * p.n + i] = av_x + std::fabs(x[g * p.n + i]);
+            }
+            uint8_t l_batched[kLanes * 32];
+            float scales[kLanes];
+            float mins[kLanes];
+            kquant::Qkx2Groups(p.n, p.nmax, x, weights, l_batched, scales, mins, p.rmin, p.rdelta, p.nstep);
+            for (int g = 0; g < kLanes; ++g) {
+                uint8_t l_scalar[32];
+                uint8_t laux[32];
+                float min_scalar = 0;
+                const float s1 = kquant::Qkx2Scalar(p.n, p.nmax, x + g * p.n, weights + g * p.n, l_scalar,
+                                                    &min_scalar, laux, p.rmin, p.rdelta, p.nstep);
+                ASSERT_EQ(std::bit_cast<uint32_t>(s1), std::bit_cast<uint32_t>(scales[g])) << trial << " " << g;
+                ASSERT_EQ(std::bit_cast<uint32_t>(min_scalar), std::bit_cast<uint32_t>(mins[g])) << trial << " " << g;
+                ASSERT_TRUE(std::equal(l_scalar, l_scalar + p.n, l_batched + g * p.n)) << trial << " " << g;
+                ++groups;
+            }
+        }
+        for (int n : {16, 32}) {
+            int8_t q_scalar[32];
+            int8_t q_batched[32];
+            const float a = kquant::QxScalar(n, 32, x, q_scalar);
+            const float b = kquant::QxBatched(n, 32, x, q_batched);
+            ASSERT_EQ(std::bit_cast<uint32_t>(a), std::bit_cast<uint32_t>(b)) << trial;
+            ASSERT_TRUE(std::equal(q_scalar, q_scalar + n, q_batched)) << trial;
+        }
+    }
+    EXPECT_EQ(groups, 3000 * 3 * kLanes);
 }
 
 }  // namespace
