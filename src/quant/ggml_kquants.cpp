@@ -21,10 +21,13 @@
 //         nearest(x / (d * sc)) clamped to -32..31, stored + 32.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "quant/kquant_search.h"
 #include "quant/kquants.h"
+#include "tenpak/core/cast.h"
 #include "tenpak/core/ggml_blocks.h"
 #include "tenpak/core/half.h"
 #include "tenpak/quantformat/layouts.h"
@@ -149,23 +152,32 @@ void EncodeQ6K(const float* x, const SuperBlockOut& out) {
 
 }  // namespace
 
-Result<QuantizedTensor> QuantizeKQuant(KQuant type, std::span<const float> w, int64_t rows, int64_t cols,
-                                       ThreadPool& pool) {
+namespace {
+
+// Where the weights come from: F32 in place, or stored F16 / BF16 / F32 bytes cast one super-block
+// at a time into a buffer of the thread's (no F32 copy of the layer: an embedding of 32000 x 4096
+// would take 0.5 GB).
+struct KSource {
+    const float* f32 = nullptr;
+    DType dtype = DType::kF32;
+    const std::byte* stored = nullptr;
+};
+
+std::string NonFinite(float v, int64_t at, int64_t cols) {
+    return std::string(std::isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf")) + " at row " + std::to_string(at / cols) +
+           ", column " + std::to_string(at % cols) + ": weights must be finite to be quantized";
+}
+
+Result<QuantizedTensor> RunKQuant(KQuant type, const KSource& source, size_t count, int64_t rows, int64_t cols,
+                                  ThreadPool& pool) {
     const char* name = type == KQuant::kQ4_K ? "Q4_K" : "Q6_K";
-    if (rows <= 0 || cols <= 0 || static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols) != w.size()) {
-        return Status::InvalidArgument(std::to_string(w.size()) + " weights given for a " + std::to_string(rows) +
-                                       " x " + std::to_string(cols) + " matrix");
+    if (rows <= 0 || cols <= 0 || static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols) != count) {
+        return Status::InvalidArgument(std::to_string(count) + " weights given for a " + std::to_string(rows) + " x " +
+                                       std::to_string(cols) + " matrix");
     }
     if (cols % kSuper != 0) {
         return Status::InvalidArgument(std::string(name) + " needs the input size " + std::to_string(cols) +
                                        " to be a multiple of its super-block of 256");
-    }
-    const auto bad = std::find_if(w.begin(), w.end(), [](float v) { return !std::isfinite(v); });
-    if (bad != w.end()) {
-        const int64_t at = bad - w.begin();
-        return Status::InvalidArgument(std::string(std::isnan(*bad) ? "NaN" : (*bad > 0 ? "+Inf" : "-Inf")) +
-                                       " at row " + std::to_string(at / cols) + ", column " +
-                                       std::to_string(at % cols) + ": weights must be finite to be quantized");
     }
     const bool q4k = type == KQuant::kQ4_K;
     QuantizedTensor q =
@@ -173,10 +185,34 @@ Result<QuantizedTensor> QuantizeKQuant(KQuant type, std::span<const float> w, in
     SuperBlocks& sb = *q.super_blocks;
     const auto per = static_cast<size_t>(sb.groups_per_super_block);
     const size_t blocks = sb.d.size();
+    const size_t elem_bytes = Traits(source.dtype).block_bytes;
+    // Per thread: the first non-finite weight of its range (ranges are contiguous and in order, so the
+    // smallest over the threads is the first of the tensor), and a failed cast.
+    std::vector<int64_t> bad_at(pool.size(), std::numeric_limits<int64_t>::max());
+    std::vector<float> bad_value(pool.size(), 0.0f);
+    std::vector<Status> cast_failures(pool.size());
     pool.ParallelFor(
         blocks,
-        [&](size_t begin, size_t end, size_t) {
+        [&](size_t begin, size_t end, size_t thread) {
+            float buffer[kSuper];
             for (size_t s = begin; s < end; ++s) {
+                const float* x = source.f32 != nullptr ? source.f32 + s * kGgmlSuperBlockElems : buffer;
+                if (source.f32 == nullptr) {
+                    const Status cast = CastTensor(
+                        source.dtype, {source.stored + s * kGgmlSuperBlockElems * elem_bytes, kSuper * elem_bytes},
+                        DType::kF32, {reinterpret_cast<std::byte*>(buffer), sizeof(buffer)}, kSuper);
+                    if (!cast.ok()) {
+                        cast_failures[thread] = cast;
+                        return;
+                    }
+                }
+                for (int i = 0; i < kSuper; ++i) {
+                    if (!std::isfinite(x[i])) {
+                        bad_at[thread] = static_cast<int64_t>(s * kGgmlSuperBlockElems) + i;
+                        bad_value[thread] = x[i];
+                        return;
+                    }
+                }
                 const SuperBlockOut out{q.codes.data() + s * kGgmlSuperBlockElems,
                                         q.scales.data() + s * per,
                                         q.zeros.data() + s * per,
@@ -184,7 +220,6 @@ Result<QuantizedTensor> QuantizeKQuant(KQuant type, std::span<const float> w, in
                                         q4k ? sb.dmin.data() + s : nullptr,
                                         sb.scale_codes.data() + s * per,
                                         q4k ? sb.min_codes.data() + s * per : nullptr};
-                const float* x = w.data() + s * kGgmlSuperBlockElems;
                 if (q4k) {
                     EncodeQ4K(x, out);
                 } else {
@@ -193,7 +228,38 @@ Result<QuantizedTensor> QuantizeKQuant(KQuant type, std::span<const float> w, in
             }
         },
         16);
+    for (const Status& cast : cast_failures) TP_RETURN_IF_ERROR(cast);
+    const auto first = std::min_element(bad_at.begin(), bad_at.end());
+    if (*first != std::numeric_limits<int64_t>::max()) {
+        return Status::InvalidArgument(NonFinite(bad_value[static_cast<size_t>(first - bad_at.begin())], *first, cols));
+    }
     return q;
+}
+
+}  // namespace
+
+Result<QuantizedTensor> QuantizeKQuant(KQuant type, std::span<const float> w, int64_t rows, int64_t cols,
+                                       ThreadPool& pool) {
+    KSource source;
+    source.f32 = w.data();
+    return RunKQuant(type, source, w.size(), rows, cols, pool);
+}
+
+Result<QuantizedTensor> QuantizeKQuantStored(KQuant type, DType dtype, std::span<const std::byte> w, int64_t rows,
+                                             int64_t cols, ThreadPool& pool) {
+    if (dtype != DType::kF16 && dtype != DType::kBF16 && dtype != DType::kF32) {
+        return Status::InvalidArgument("weights stored as " + std::string(DTypeName(dtype)) +
+                                       " are cast to F32 before they are quantized; F16, BF16 or F32 expected");
+    }
+    const size_t elem_bytes = Traits(dtype).block_bytes;
+    if (w.size() % elem_bytes != 0) {
+        return Status::InvalidArgument(std::to_string(w.size()) + " bytes are not a whole number of " +
+                                       std::string(DTypeName(dtype)) + " weights");
+    }
+    KSource source;
+    source.dtype = dtype;
+    source.stored = w.data();
+    return RunKQuant(type, source, w.size() / elem_bytes, rows, cols, pool);
 }
 
 }  // namespace tenpak::quant

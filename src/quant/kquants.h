@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 
+#include "tenpak/core/dtype.h"
 #include "tenpak/core/result.h"
 #include "tenpak/core/thread_pool.h"
 #include "tenpak/quantformat/quantized_tensor.h"
@@ -19,5 +20,9 @@ enum class KQuant : uint8_t { kQ4_K, kQ6_K };
 // 8-bit codes 0..63 with zero 32, groups of 16).
 Result<quantformat::QuantizedTensor> QuantizeKQuant(KQuant type, std::span<const float> w, int64_t rows, int64_t cols,
                                                     ThreadPool& pool);
+// The same from weights stored as F16, BF16 or F32 (rows x cols of `dtype`), cast one super-block
+// at a time: the same tensor as QuantizeKQuant of the F32 cast, without holding that cast.
+Result<quantformat::QuantizedTensor> QuantizeKQuantStored(KQuant type, DType dtype, std::span<const std::byte> w,
+                                                          int64_t rows, int64_t cols, ThreadPool& pool);
 
 }  // namespace tenpak::quant

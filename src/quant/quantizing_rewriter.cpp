@@ -4,6 +4,7 @@
 #include <regex>
 #include <system_error>
 
+#include "quant/kquants.h"
 #include "tenpak/core/cast.h"
 #include "tenpak/model/model_spec.h"
 #include "tenpak/model/tensor_layout.h"
@@ -423,11 +424,15 @@ Result<std::vector<PackedTensor>> QuantizingRewriter::MakeCalibrationFree(const 
     const bool castable =
         canonical.dtype == DType::kF16 || canonical.dtype == DType::kBF16 || canonical.dtype == DType::kF32;
     Result<QuantizedTensor> q = [&]() -> Result<QuantizedTensor> {
-        if (!conv1d && castable && recipe != nullptr) {
-            // [out, in] as stored: cast group by group as they are quantized, no F32 copy.
+        if (!conv1d && castable) {
+            // [out, in] as stored: cast group by group (or super-block by super-block) as they are
+            // quantized, no F32 copy.
             TP_ASSIGN_OR_RETURN(io::TensorData data, model_.tensors->Read(canonical));
             Result<QuantizedTensor> made =
-                recipe->QuantizeStored(canonical.dtype, data.bytes(), t.rows, t.cols, pool_, &codes_scratch_);
+                recipe != nullptr
+                    ? recipe->QuantizeStored(canonical.dtype, data.bytes(), t.rows, t.cols, pool_, &codes_scratch_)
+                    : QuantizeKQuantStored(t.method == Method::kGgufQ4_K ? KQuant::kQ4_K : KQuant::kQ6_K,
+                                           canonical.dtype, data.bytes(), t.rows, t.cols, pool_);
             data = io::TensorData();
             model_.tensors->Release(canonical);
             if (!made.ok()) return made.status().WithContext("tensor '" + canonical.name + "'");

@@ -90,10 +90,10 @@ private:
     Result<quantformat::QuantizedTensor> QuantizedOf(const io::TensorInfo& canonical, const Target& target);
     // A calibration-free layer read, quantized and packed. Touches no member but the scratch
     // buffers (weights, codes), so it may run on the lookahead thread (one at a time).
-    // Weights stored [out, in] in F16, BF16 or F32 are quantized by `recipe` as they are cast, group
-    // by group (no F32 copy of the layer); others (Conv1D's [in, out]), and every layer of a method
-    // without a recipe (the k-quants: `recipe` null), are cast, then quantized by `quantizer`. Both
-    // give the same tensors.
+    // Weights stored [out, in] in F16, BF16 or F32 are quantized as they are cast, group by group by
+    // `recipe` (or super-block by super-block by QuantizeKQuantStored for the k-quants, which have no
+    // recipe: `recipe` null), with no F32 copy of the layer; others (Conv1D's [in, out]) are cast,
+    // then quantized by `quantizer`. Both give the same tensors.
     Result<std::vector<quantformat::PackedTensor>> MakeCalibrationFree(const io::TensorInfo& canonical,
                                                                       const Target& target, const Quantizer& quantizer,
                                                                       const BlockwiseRecipe* recipe);

@@ -16,6 +16,7 @@
 #include "quant/kquant_search.h"
 #include "quant/kquants.h"
 #include "quantizer_test_util.h"
+#include "tenpak/core/cast.h"
 #include "tenpak/core/dequantize.h"
 #include "tenpak/core/half.h"
 #include "tenpak/quant/quantizer.h"
@@ -275,6 +276,44 @@ TEST(KQuantSearchTest, BatchedSearchesEqualTheScalarOnes) {
         }
     }
     EXPECT_EQ(groups, 3000 * 3 * kLanes);
+}
+
+}  // namespace
+}  // namespace tenpak::quant
+
+namespace tenpak::quant {
+namespace {
+
+// Stored weights cast one super-block at a time give the tensor QuantizeKQuant gives for their F32
+// cast, for F16, BF16 and F32; the first non-finite stored weight is named.
+TEST(KQuantTest, StoredWeightsGiveTheSameTensorsAsTheirCast) {
+    const int64_t rows = 5;
+    const int64_t cols = 512;
+    const std::vector<float> w = testing::TroubleMatrix(rows, cols, 21);
+    ThreadPool pool(2);
+    for (DType dtype : {DType::kF16, DType::kBF16, DType::kF32}) {
+        const size_t elem = Traits(dtype).block_bytes;
+        std::vector<std::byte> stored(w.size() * elem);
+        ASSERT_TRUE(CastTensor(DType::kF32, std::as_bytes(std::span(w)), dtype, stored, w.size()).ok());
+        std::vector<float> cast(w.size());
+        ASSERT_TRUE(CastTensor(dtype, stored, DType::kF32, std::as_writable_bytes(std::span(cast)), w.size()).ok());
+        for (KQuant type : {KQuant::kQ4_K, KQuant::kQ6_K}) {
+            Result<QuantizedTensor> a = QuantizeKQuantStored(type, dtype, stored, rows, cols, pool);
+            Result<QuantizedTensor> b = QuantizeKQuant(type, cast, rows, cols, pool);
+            ASSERT_TRUE(a.ok() && b.ok()) << a.status().ToString();
+            EXPECT_EQ(a->codes, b->codes) << DTypeName(dtype);
+            EXPECT_EQ(a->super_blocks->scale_codes, b->super_blocks->scale_codes);
+            EXPECT_EQ(a->scales, b->scales);
+        }
+        // The first NaN, in row-major order, is the one named (one in a later row too).
+        std::vector<float> poisoned = w;
+        poisoned[3 * cols + 300] = std::numeric_limits<float>::quiet_NaN();
+        poisoned[4 * cols + 2] = std::numeric_limits<float>::infinity();
+        ASSERT_TRUE(CastTensor(DType::kF32, std::as_bytes(std::span(poisoned)), dtype, stored, w.size()).ok());
+        Result<QuantizedTensor> bad = QuantizeKQuantStored(KQuant::kQ4_K, dtype, stored, rows, cols, pool);
+        ASSERT_FALSE(bad.ok());
+        EXPECT_NE(bad.status().message().find("NaN at row 3, column 300"), std::string::npos) << bad.status().message();
+    }
 }
 
 }  // namespace
