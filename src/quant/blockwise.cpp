@@ -268,10 +268,7 @@ Result<QuantizedTensor> BlockwiseRecipe::QuantizeStored(DType dtype, std::span<c
     return q;
 }
 
-Result<QuantizedTensor> RunBlockwiseCast(const GroupCodec& codec, DType dtype, std::span<const std::byte> w,
-                                         int64_t rows, int64_t cols, int64_t group_size, ThreadPool& pool,
-                                         std::vector<uint8_t>* recycled_codes) {
-    const CodecInfo info = codec.info();
+Result<size_t> StoredWeightCount(DType dtype, std::span<const std::byte> w) {
     if (dtype != DType::kF16 && dtype != DType::kBF16 && dtype != DType::kF32) {
         return Status::InvalidArgument("weights stored as " + std::string(DTypeName(dtype)) +
                                        " are cast to F32 before they are quantized; F16, BF16 or F32 expected");
@@ -281,14 +278,22 @@ Result<QuantizedTensor> RunBlockwiseCast(const GroupCodec& codec, DType dtype, s
         return Status::InvalidArgument(std::to_string(w.size()) + " bytes are not a whole number of " +
                                        std::string(DTypeName(dtype)) + " weights");
     }
-    TP_RETURN_IF_ERROR(CheckShape(info, w.size() / elem_bytes, rows, cols, group_size));
+    return w.size() / elem_bytes;
+}
+
+Result<QuantizedTensor> RunBlockwiseCast(const GroupCodec& codec, DType dtype, std::span<const std::byte> w,
+                                         int64_t rows, int64_t cols, int64_t group_size, ThreadPool& pool,
+                                         std::vector<uint8_t>* recycled_codes) {
+    const CodecInfo info = codec.info();
+    TP_ASSIGN_OR_RETURN(const size_t count, StoredWeightCount(dtype, w));
+    TP_RETURN_IF_ERROR(CheckShape(info, count, rows, cols, group_size));
     GroupSource source;
     if (dtype == DType::kF32 && reinterpret_cast<uintptr_t>(w.data()) % alignof(float) == 0) {
         source.f32 = reinterpret_cast<const float*>(w.data());  // read in place
     } else {
         source.dtype = dtype;
         source.stored = w.data();
-        source.elem_bytes = elem_bytes;
+        source.elem_bytes = Traits(dtype).block_bytes;
     }
     return Quantize(codec, info, source, rows, cols, group_size, pool, recycled_codes);
 }

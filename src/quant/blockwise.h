@@ -64,6 +64,10 @@ public:
 Result<quantformat::QuantizedTensor> RunBlockwise(const GroupCodec& codec, std::span<const float> w, int64_t rows,
                                                   int64_t cols, int64_t group_size, ThreadPool& pool);
 
+// The number of weights in `w` stored as `dtype`; kInvalidArgument for a dtype other than F16, BF16
+// and F32 (the ones quantizers cast from) or a size that is no whole number of them.
+Result<size_t> StoredWeightCount(DType dtype, std::span<const std::byte> w);
+
 // RunBlockwise on W as stored: `w` holds rows * cols elements of `dtype` (F16, BF16 or F32),
 // row-major. Each pool thread casts a few groups at a time into a small buffer of its own and
 // quantizes them there, so no F32 copy of W is made; the result is RunBlockwise's on the F32 cast

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "quant/blockwise.h"
 #include "quant/kquant_search.h"
 #include "quant/kquants.h"
 #include "tenpak/core/cast.h"
@@ -247,19 +248,11 @@ Result<QuantizedTensor> QuantizeKQuant(KQuant type, std::span<const float> w, in
 
 Result<QuantizedTensor> QuantizeKQuantStored(KQuant type, DType dtype, std::span<const std::byte> w, int64_t rows,
                                              int64_t cols, ThreadPool& pool) {
-    if (dtype != DType::kF16 && dtype != DType::kBF16 && dtype != DType::kF32) {
-        return Status::InvalidArgument("weights stored as " + std::string(DTypeName(dtype)) +
-                                       " are cast to F32 before they are quantized; F16, BF16 or F32 expected");
-    }
-    const size_t elem_bytes = Traits(dtype).block_bytes;
-    if (w.size() % elem_bytes != 0) {
-        return Status::InvalidArgument(std::to_string(w.size()) + " bytes are not a whole number of " +
-                                       std::string(DTypeName(dtype)) + " weights");
-    }
+    TP_ASSIGN_OR_RETURN(const size_t count, StoredWeightCount(dtype, w));
     KSource source;
     source.dtype = dtype;
     source.stored = w.data();
-    return RunKQuant(type, source, w.size() / elem_bytes, rows, cols, pool);
+    return RunKQuant(type, source, count, rows, cols, pool);
 }
 
 }  // namespace tenpak::quant
