@@ -29,30 +29,6 @@ std::string_view MarkerSuffix(Layout layout) {
     }
 }
 
-std::optional<Layout> GgmlLayout(DType dtype) {
-    switch (dtype) {
-        case DType::kQ8_0:
-            return Layout::kGgufQ8_0;
-        case DType::kQ4_0:
-            return Layout::kGgufQ4_0;
-        case DType::kQ4_1:
-            return Layout::kGgufQ4_1;
-        case DType::kQ4_K:
-            return Layout::kGgufQ4_K;
-        case DType::kQ6_K:
-            return Layout::kGgufQ6_K;
-        default:
-            return std::nullopt;
-    }
-}
-
-bool IsGgmlLayout(Layout layout) {
-    for (DType dtype : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ4_K, DType::kQ6_K}) {
-        if (GgmlLayout(dtype) == layout) return true;
-    }
-    return false;
-}
-
 // Codes of one row packed `bits` to a byte's lower bits first (tenpak/kernels/packed.h).
 void PackRow(const uint8_t* codes, int64_t cols, int bits, uint8_t* out) {
     const int per_byte = 8 / bits;
@@ -94,7 +70,7 @@ std::optional<Layout> QuantizedLayoutOf(const model::Model& model, const std::st
         const std::string marker = prefix + "." + std::string(MarkerSuffix(layout));
         if (model.tensors->Find(marker) != nullptr) return layout;
     }
-    if (const io::TensorInfo* weight = model.tensors->Find(prefix + ".weight")) return GgmlLayout(weight->dtype);
+    if (const io::TensorInfo* weight = model.tensors->Find(prefix + ".weight")) return quantformat::GgufLayoutOf(weight->dtype);
     return std::nullopt;
 }
 
@@ -176,7 +152,7 @@ std::optional<kernels::PackedMatrix> ToPackedMatrix(const QuantizedTensor& q, Pa
 Result<LoadedQuantized> LoadQuantizedLinear(const model::Model& model, const std::string& prefix, Layout layout,
                                             int64_t rows, int64_t cols) {
     quantformat::LayoutParams params;
-    if (model.config.quantization && !IsGgmlLayout(layout)) params = model.config.quantization->params;
+    if (model.config.quantization && !quantformat::GgufDTypeOf(layout)) params = model.config.quantization->params;
     std::vector<io::TensorData> held;  // keeps the stored bytes alive while Unpack reads them
     std::vector<const io::TensorInfo*> read;
     const quantformat::TensorLookup lookup = [&](std::string_view suffix) -> Result<quantformat::StoredTensor> {

@@ -26,11 +26,11 @@
 #include <vector>
 
 #include "quant/blockwise.h"
+#include "quant/group_math.h"
 #include "quant/kquant_search.h"
 #include "quant/kquants.h"
 #include "tenpak/core/cast.h"
 #include "tenpak/core/ggml_blocks.h"
-#include "tenpak/core/half.h"
 #include "tenpak/quantformat/layouts.h"
 
 namespace tenpak::quant {
@@ -44,9 +44,6 @@ namespace {
 constexpr int kSuper = static_cast<int>(kGgmlSuperBlockElems);
 constexpr float kGroupMaxEps = 1e-15f;  // ggml's GROUP_MAX_EPS: a group this small is all zero
 
-float RoundTripF16(float x) {
-    return F16ToF32Ref(F32ToF16Ref(x));
-}
 
 // Where one super-block's results go: its codes, the scales and zeros of its groups, and its
 // entries of the SuperBlocks fields.
@@ -84,8 +81,8 @@ void EncodeQ4K(const float* x, const SuperBlockOut& out) {
     }
     const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
     const float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
-    const float d = RoundTripF16(max_scale / 63.0f);
-    const float dmin = RoundTripF16(max_min / 63.0f);
+    const float d = RoundToF16(max_scale / 63.0f);
+    const float dmin = RoundToF16(max_min / 63.0f);
     *out.d = d;
     *out.dmin = dmin;
     for (int j = 0; j < kGroups; ++j) {
@@ -133,7 +130,7 @@ void EncodeQ6K(const float* x, const SuperBlockOut& out) {
         return;
     }
     const float iscale = -128.0f / max_scale;
-    const float d = RoundTripF16(1 / iscale);
+    const float d = RoundToF16(1 / iscale);
     *out.d = d;
     for (int ib = 0; ib < kGroups; ++ib) {
         out.scale_codes[ib] = static_cast<int8_t>(std::min(127, kquant::NearestInt(iscale * scales[ib])));

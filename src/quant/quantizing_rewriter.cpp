@@ -169,22 +169,6 @@ Method GgufMethod(DType type) {
     return Method::kGgufQ4_0;
 }
 
-Layout GgufLayout(DType type) {
-    if (type == DType::kQ8_0) return Layout::kGgufQ8_0;
-    if (type == DType::kQ4_1) return Layout::kGgufQ4_1;
-    if (type == DType::kQ4_K) return Layout::kGgufQ4_K;
-    if (type == DType::kQ6_K) return Layout::kGgufQ6_K;
-    return Layout::kGgufQ4_0;
-}
-
-DType GgufDType(Layout layout) {
-    if (layout == Layout::kGgufQ8_0) return DType::kQ8_0;
-    if (layout == Layout::kGgufQ4_1) return DType::kQ4_1;
-    if (layout == Layout::kGgufQ4_K) return DType::kQ4_K;
-    if (layout == Layout::kGgufQ6_K) return DType::kQ6_K;
-    return DType::kQ4_0;
-}
-
 QuantizingRewriter::QuantizingRewriter(const model::Model& model, const QuantizeRequest& request, ThreadPool& pool)
     : model_(model), request_(request), pool_(pool) {}
 
@@ -223,7 +207,7 @@ QuantizingRewriter::Decision QuantizingRewriter::Decide(const io::TensorInfo& in
                             std::string(DTypeName(chosen)) + "'s block of " + std::to_string(block);
             return d;
         }
-        d.target = Target{GgufLayout(chosen), GgufMethod(chosen), d.rows, d.cols, conv1d};
+        d.target = Target{*quantformat::GgufLayoutOf(chosen), GgufMethod(chosen), d.rows, d.cols, conv1d};
         return d;
     }
     if (!match->role->is_linear()) return d;
@@ -305,7 +289,7 @@ Result<std::optional<std::vector<io::TensorInfo>>> QuantizingRewriter::PlanTenso
     if (gguf) {
         io::TensorInfo t;
         t.name = info.name;
-        t.dtype = GgufDType(target->layout);
+        t.dtype = *quantformat::GgufDTypeOf(target->layout);
         t.shape = {rows, cols};
         TP_ASSIGN_OR_RETURN(t.nbytes, TensorByteSize(t.dtype, t.shape));
         out.push_back(std::move(t));

@@ -157,6 +157,5 @@ quantformat::Scheme SchemeOf(Method method);
 // The GGML block type a GGUF request writes its weights in, and the method that makes it.
 Result<DType> GgufTypeOf(const QuantizeRequest& request);
 Method GgufMethod(DType type);
-quantformat::Layout GgufLayout(DType type);
 
 }  // namespace tenpak::quant::internal

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "layouts_internal.h"
@@ -18,19 +19,20 @@ struct LayoutEntry {
     Layout layout;
     std::string_view name;  // stored in manifests and typed on command lines: never rename
     const internal::LayoutOps& (*ops)();
+    std::optional<DType> gguf_dtype;  // GGUF layouts: the dtype of their one tensor
 };
 
-constexpr std::array<LayoutEntry, 10> kLayouts = {{
-    {Layout::kGptq, "gptq", internal::GptqLayoutOps},
-    {Layout::kGptqV2, "gptq_v2", internal::GptqLayoutOps},
-    {Layout::kAwqGemm, "awq", internal::AwqLayoutOps},
-    {Layout::kBnb4, "bnb4", internal::Bnb4LayoutOps},
-    {Layout::kBnb8, "bnb8", internal::Bnb8LayoutOps},
-    {Layout::kGgufQ8_0, "Q8_0", internal::GgmlLayoutOps},
-    {Layout::kGgufQ4_0, "Q4_0", internal::GgmlLayoutOps},
-    {Layout::kGgufQ4_1, "Q4_1", internal::GgmlLayoutOps},
-    {Layout::kGgufQ4_K, "Q4_K", internal::GgmlKQuantLayoutOps},
-    {Layout::kGgufQ6_K, "Q6_K", internal::GgmlKQuantLayoutOps},
+const std::array<LayoutEntry, 10> kLayouts = {{
+    {Layout::kGptq, "gptq", internal::GptqLayoutOps, std::nullopt},
+    {Layout::kGptqV2, "gptq_v2", internal::GptqLayoutOps, std::nullopt},
+    {Layout::kAwqGemm, "awq", internal::AwqLayoutOps, std::nullopt},
+    {Layout::kBnb4, "bnb4", internal::Bnb4LayoutOps, std::nullopt},
+    {Layout::kBnb8, "bnb8", internal::Bnb8LayoutOps, std::nullopt},
+    {Layout::kGgufQ8_0, "Q8_0", internal::GgmlLayoutOps, DType::kQ8_0},
+    {Layout::kGgufQ4_0, "Q4_0", internal::GgmlLayoutOps, DType::kQ4_0},
+    {Layout::kGgufQ4_1, "Q4_1", internal::GgmlLayoutOps, DType::kQ4_1},
+    {Layout::kGgufQ4_K, "Q4_K", internal::GgmlKQuantLayoutOps, DType::kQ4_K},
+    {Layout::kGgufQ6_K, "Q6_K", internal::GgmlKQuantLayoutOps, DType::kQ6_K},
 }};
 
 // The row of `layout`, or nullptr for a value outside the enum (a corrupt manifest byte).
@@ -72,6 +74,18 @@ std::optional<Layout> LayoutFromName(std::string_view name) {
         if (entry.name == name) return entry.layout;
     }
     return std::nullopt;
+}
+
+std::optional<Layout> GgufLayoutOf(DType dtype) {
+    for (const LayoutEntry& entry : kLayouts) {
+        if (entry.gguf_dtype == dtype) return entry.layout;
+    }
+    return std::nullopt;
+}
+
+std::optional<DType> GgufDTypeOf(Layout layout) {
+    const LayoutEntry* entry = Find(layout);
+    return entry != nullptr ? entry->gguf_dtype : std::nullopt;
 }
 
 Status CanHold(Layout layout, int64_t rows, int64_t cols, int bits, int64_t group_size, Scheme scheme) {

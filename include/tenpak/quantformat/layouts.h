@@ -110,6 +110,11 @@ struct LayoutParams {
 Result<QuantizedTensor> Unpack(Layout layout, int64_t rows, int64_t cols, const LayoutParams& params,
                                const TensorLookup& lookup);
 
+// The GGUF layout whose one tensor has this GGML dtype (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K), and back;
+// nullopt for any other dtype or layout.
+std::optional<Layout> GgufLayoutOf(DType dtype);
+std::optional<DType> GgufDTypeOf(Layout layout);
+
 // An all-zero Q4_K or Q6_K tensor (`layout` kGgufQ4_K / kGgufQ6_K) of rows x cols, REQUIRES cols % 256
 // == 0, with every field, super_blocks included, sized: what the k-quant encoders fill in and the
 // layouts unpack into.
